@@ -1,0 +1,50 @@
+# One virtual environment, created on first use with the exact pins of constraints.txt.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup test test-fast demo lint proto bench default-model export experiments clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,triton,milvus-server]"
+	$(BIN)/python -m pip check
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests -m "not triton and not milvus_server and not slow"
+
+demo: $(STAMP)
+	$(BIN)/motion-retrieval demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check motion_retrieval server milvus_plugin tests benchmarks experiments
+
+# Regenerate the gRPC code from proto/ (committed; tests/test_proto_drift.py fails when it is stale).
+proto: $(STAMP)
+	$(BIN)/python -m server.api.generate
+
+# Train the shipped default model on the procedural corpus (both dialects), then export it.
+default-model: $(STAMP)
+	$(BIN)/python -m experiments.default_model
+
+export: $(STAMP)
+	$(BIN)/motion-retrieval export --out model_repository
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run_all
+
+experiments: $(STAMP)
+	$(BIN)/python -m experiments.paper_table
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
