@@ -1,0 +1,111 @@
+"""The embedding contract and its in-process implementation over an exported model repository.
+
+``Embedder`` is what milvus_plugin and the gRPC service program against (docs/ARCHITECTURE.md, "Embedding
+contract"); ``TorchScriptEmbedder`` runs the very model.pt files Triton serves, in this process, so that embeddings
+are identical whichever backend computes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+from motion_retrieval.export.repository import RepositoryInfo, read_repository_info
+from motion_retrieval.export.torchscript import load_torchscript
+from motion_retrieval.inference.preprocess import pad_motions, validate_motion
+from motion_retrieval.inference.tokenizer import TextTokenizer
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    model_id: str
+    dim: int
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """(N, dim) float32, unit norm."""
+        ...
+
+    def embed_motions(self, motions: Sequence[np.ndarray]) -> np.ndarray:
+        """Each motion (T, 263) raw features at 20 fps -> (N, dim) float32, unit norm."""
+        ...
+
+
+class TorchScriptEmbedder:
+    """Embeds with REPO/{motion_encoder,text_encoder}/1/model.pt in this process.
+
+    Inputs are validated whole before any computation (errors name the item index), then embedded in chunks of
+    ``batch_size``. Safe to call from several threads: each tower runs one batch at a time (torch already spreads a
+    batch over the cores), and the tokenizer is read-only after construction.
+    """
+
+    def __init__(self, repo_dir: str | os.PathLike, device: str = "cpu", batch_size: int = 64):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.info: RepositoryInfo = read_repository_info(repo_dir)
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self._motion_model = load_torchscript(self.info.motion_model, self.device)
+        self._text_model = load_torchscript(self.info.text_model, self.device)
+        self.tokenizer = TextTokenizer(self.info.tokenizer, self.info.max_text_tokens)
+        self._motion_lock = threading.Lock()
+        self._text_lock = threading.Lock()
+        log.info("loaded %s from %s on %s", self.info.model_id, self.info.path, self.device)
+
+    @property
+    def model_id(self) -> str:
+        return self.info.model_id
+
+    @property
+    def dim(self) -> int:
+        return self.info.dim
+
+    @property
+    def max_frames(self) -> int:
+        return self.info.max_frames
+
+    @property
+    def feature_dim(self) -> int:
+        return self.info.feature_dim
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("embed_texts() takes a sequence of texts, not one string")
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        self.tokenizer.encode(texts)  # validates every text (errors name the index) before any computation
+        chunks = []
+        for start in range(0, len(texts), self.batch_size):
+            input_ids, attention_mask = self.tokenizer.encode(texts[start : start + self.batch_size])  # (b, L)
+            chunks.append(self._run(self._text_model, self._text_lock, input_ids, attention_mask))
+        return np.concatenate(chunks)  # (N, dim)
+
+    def embed_motions(self, motions: Sequence[np.ndarray]) -> np.ndarray:
+        if len(motions) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        motions = [validate_motion(m, i, self.feature_dim) for i, m in enumerate(motions)]
+        chunks = []
+        for start in range(0, len(motions), self.batch_size):
+            motion, mask = pad_motions(motions[start : start + self.batch_size], self.max_frames, self.feature_dim)
+            chunks.append(self._run(self._motion_model, self._motion_lock, motion, mask))
+        return np.concatenate(chunks)  # (N, dim)
+
+    def embed_padded_motions(self, motion: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Already padded input, exactly what Triton's motion_encoder takes: (B, F, 263) f32 + (B, F) bool."""
+        return self._run(self._motion_model, self._motion_lock, motion.astype(np.float32), mask.astype(bool))
+
+    def embed_tokens(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Already tokenised input, exactly what Triton's text_encoder takes: (B, L) int64 twice."""
+        return self._run(self._text_model, self._text_lock, input_ids.astype(np.int64), attention_mask.astype(np.int64))
+
+    def _run(self, model, lock: threading.Lock, *arrays: np.ndarray) -> np.ndarray:
+        tensors = [torch.from_numpy(np.ascontiguousarray(a)).to(self.device) for a in arrays]
+        with lock, torch.inference_mode():
+            return model(*tensors).float().cpu().numpy()  # (b, dim)
