@@ -411,19 +411,25 @@ def caption_frames(caption: Caption, num_frames: int, fps: float = HUMANML3D_FPS
     """Frames ``[first, last)`` a caption covers (Guo: ``[int(start*fps), int(end*fps))``), clamped to the clip."""
     if caption.whole_clip:
         return 0, num_frames
-    return min(int(caption.start * fps), num_frames), min(int(caption.end * fps), num_frames)
+    # The tiny epsilon keeps segments re-timed by subtraction (windows, annotation crops) on the frame they name.
+    first, last = int(caption.start * fps + 1e-6), int(caption.end * fps + 1e-6)
+    return min(first, num_frames), min(last, num_frames)
 
 
 def crop_frames(record: MotionRecord, first: int, last: int, *, captions: list[Caption] | None = None) -> MotionRecord:
     """The record cut to frames ``[first, last)`` of its arrays, with start/end (seconds into the source take) and
     a span id."""
+    # Feature frame t is computed from joint frames t and t + 1, so a record with both keeps one more joint frame.
+    joints_extra = int(
+        record.features is not None and record.joints is not None and len(record.joints) == len(record.features) + 1
+    )
     start = record.start + first / record.fps
     end = record.start + last / record.fps
     return replace(
         record,
         id=span_id(base_id(record.id), start, end),
         features=None if record.features is None else record.features[first:last],
-        joints=None if record.joints is None else record.joints[first:last],
+        joints=None if record.joints is None else record.joints[first : last + joints_extra],
         captions=list(record.captions) if captions is None else captions,
         start=start,
         end=end,

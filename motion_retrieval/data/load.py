@@ -1,0 +1,165 @@
+"""One entry point for "whatever the user pointed at": ``load_path(path) -> Iterator[MotionRecord]``.
+
+Detected, in this order: a HumanML3D folder, a KIT-ML folder (Guo's layout with 21 joints / 251-d), an
+``annotations.json`` (TMR) or a folder holding one, a single ``.bvh``/``.npy``/``.npz`` file, and otherwise a folder
+searched recursively for ``.bvh``/``.npy``/``.npz`` files. A file that cannot be read does not stop the rest: pass
+``errors=[]`` and every MotionDataError lands there (``None`` raises the first). This is what ingest needs: skip bad
+files, report them, carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from motion_retrieval.data.record import MotionRecord
+from motion_retrieval.errors import MotionDataError
+
+log = logging.getLogger(__name__)
+
+MOTION_SUFFIXES = (".bvh", ".npy", ".npz")
+_NOT_MOTIONS = {"mean.npy", "std.npy"}  # statistics files that sit beside motions
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """ "humanml3d", "kitml", "annotations", "bvh", "mocap" (one .npy/.npz) or "files" (a folder of motion files)."""
+    from motion_retrieval.data.humanml3d import is_humanml3d_folder
+    from motion_retrieval.data.kitml import is_kitml_folder
+
+    path = Path(path)
+    if not path.exists():
+        raise MotionDataError(path, "no such file or folder")
+    if path.is_dir():
+        if is_kitml_folder(path):
+            return "kitml"
+        if is_humanml3d_folder(path):
+            return "humanml3d"
+        if (path / "annotations.json").is_file():
+            return "annotations"
+        return "files"
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return "annotations"
+    if suffix == ".bvh":
+        return "bvh"
+    if suffix in (".npy", ".npz"):
+        return "mocap"
+    raise MotionDataError(path, f"unsupported file type {suffix or '(none)'}; expected .bvh, .npy, .npz or .json")
+
+
+def motion_files(folder: str | os.PathLike) -> list[Path]:
+    """Motion files under ``folder`` (recursive, sorted, hidden entries and Mean/Std.npy skipped)."""
+    folder = Path(folder)
+    files = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith(".") or name.lower() in _NOT_MOTIONS:
+                continue
+            if Path(name).suffix.lower() in MOTION_SUFFIXES:
+                files.append(Path(root) / name)
+    return files
+
+
+def read_file(path: str | os.PathLike, **options) -> MotionRecord:
+    """One .bvh / .npy / .npz file as a record. Options: units, up, fps, skeleton, compute_features, rig."""
+    from motion_retrieval.data.bvh import read_bvh
+    from motion_retrieval.data.mocap import read_mocap
+
+    path = Path(path)
+    compute = options.get("compute_features", True)
+    if path.suffix.lower() == ".bvh":
+        return read_bvh(
+            path,
+            units=options.get("units") or "auto",
+            up=options.get("up") or "auto",
+            rig=options.get("rig"),
+            compute_features=compute,
+        )
+    return read_mocap(
+        path,
+        skeleton=options.get("skeleton"),
+        fps=options.get("fps"),
+        units=options.get("units"),
+        up=options.get("up"),
+        compute_features=compute,
+    )
+
+
+def load_path(
+    path: str | os.PathLike,
+    *,
+    split: str | None = None,
+    errors: list[MotionDataError] | None = None,
+    window_seconds: float | None = None,
+    stride_seconds: float = 5.0,
+    progress: bool = False,
+    motions_dir: str | os.PathLike | None = None,
+    **options,
+) -> Iterator[MotionRecord]:
+    """Records from a dataset folder, an annotations file, a motion file or a folder of motion files.
+
+    ``split``: for dataset folders and annotations. ``window_seconds``: cut longer records into windows
+    (windows.split_into_windows). ``motions_dir``: the features folder of an annotations.json (default: a
+    ``motions`` folder beside it). ``options`` go to the file readers (units, up, fps, skeleton, rig,
+    compute_features).
+    """
+    from motion_retrieval.data.windows import split_into_windows
+
+    for record in _records(Path(path), split, errors, progress, motions_dir, options):
+        if window_seconds:
+            yield from split_into_windows(record, window_seconds, stride_seconds)
+        else:
+            yield record
+
+
+def _records(path: Path, split, errors, progress, motions_dir, options) -> Iterator[MotionRecord]:
+    from motion_retrieval.data.annotations import AnnotationsDataset
+    from motion_retrieval.data.humanml3d import HumanML3DFolder, _progress
+    from motion_retrieval.data.kitml import KitMLFolder
+
+    try:
+        kind = detect_format(path)
+    except MotionDataError as exc:
+        if errors is None:
+            raise
+        errors.append(exc)
+        return
+    log.info("%s: reading as %s", path, kind)
+    compute = options.get("compute_features", True)
+    if kind in ("humanml3d", "kitml", "annotations"):
+        try:  # a whole-dataset problem (a missing split file, an unreadable annotations.json) ends this path only
+            if kind == "annotations":
+                json_path = path / "annotations.json" if path.is_dir() else path
+                motions = Path(motions_dir) if motions_dir is not None else json_path.parent / "motions"
+                yield from AnnotationsDataset(json_path, motions).records(split, errors=errors, progress=progress)
+            else:
+                units = options.get("units") or "auto"
+                folder = KitMLFolder(path, units=units) if kind == "kitml" else HumanML3DFolder(path)
+                yield from folder.records(split, compute_missing=compute, progress=progress, errors=errors)
+        except MotionDataError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+        return
+    files = [path] if kind in ("bvh", "mocap") else motion_files(path)
+    if kind == "files" and not files:
+        problem = MotionDataError(path, f"no motion files ({', '.join(MOTION_SUFFIXES)}) and no dataset layout found")
+        if errors is None:
+            raise problem
+        errors.append(problem)
+        return
+    for file in _progress(files, progress, f"reading {path.name}"):
+        try:
+            record = read_file(file, **options)
+        except MotionDataError as exc:
+            if errors is None:
+                raise
+            log.debug("skipping %s: %s", file, exc)
+            errors.append(exc)
+            continue
+        if kind == "files":  # ids unique within the folder: "sub/131_01" for sub/131_01.bvh
+            record.id = file.relative_to(path).with_suffix("").as_posix()
+        yield record
