@@ -1,0 +1,188 @@
+"""The four searches: text -> motions, text -> captions, motion -> captions, motion -> motions.
+
+Scores are cosine similarities of unit-norm embeddings (higher is closer). A ``MotionSearch`` refuses an embedder
+of another model than the store's: the vectors would not be comparable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from milvus_plugin.filters import SearchFilter
+from milvus_plugin.store import MotionStore
+from motion_retrieval.errors import ConfigError, MotionDataError
+
+log = logging.getLogger(__name__)
+
+FEATURE_DIM = 263
+MAX_TEXT_CHARS = 2048
+
+
+@dataclass
+class SearchHit:
+    """A motion (or a window of a take) found by a search."""
+
+    id: str
+    score: float
+    dataset: str
+    source: str
+    start_s: float
+    end_s: float
+    duration_s: float
+    captions: list[str]
+    tags: list[str]
+    name: str = ""
+    fps: float = 0.0
+    num_frames: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CaptionHit:
+    text: str
+    motion_id: str
+    score: float
+    id: str = ""
+    dataset: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SearchResults:
+    """What the CLI and services report: the query, the hits, and which collection answered."""
+
+    query: dict[str, Any]
+    hits: list[SearchHit | CaptionHit] = field(default_factory=list)
+    collection: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "collection": self.collection, "hits": [h.to_dict() for h in self.hits]}
+
+
+class MotionSearch:
+    """Search a ``MotionStore`` with an ``Embedder`` of the same model."""
+
+    def __init__(self, store: MotionStore, embedder):
+        if embedder.model_id != store.model_id or int(embedder.dim) != store.dim:
+            raise ConfigError(
+                f"the embedder is model {embedder.model_id!r} ({embedder.dim}-d) but collection "
+                f"{store.names.motions!r} holds model {store.model_id!r} ({store.dim}-d): use the same model"
+            )
+        self.store = store
+        self.embedder = embedder
+
+    # ----------------------------------------------------------------------------------------------- queries
+    def text_to_motions(self, text: str, top_k: int = 10, filters: SearchFilter | None = None) -> list[SearchHit]:
+        vector = self.embed_text(text)
+        return self.motions_by_vector(vector, top_k, filters)
+
+    def text_to_captions(self, text: str, top_k: int = 10) -> list[CaptionHit]:
+        return self.captions_by_vector(self.embed_text(text), top_k)
+
+    def motion_to_captions(self, features: np.ndarray, top_k: int = 10) -> list[CaptionHit]:
+        return self.captions_by_vector(self.embed_motion(features), top_k)
+
+    def motion_to_motions(
+        self,
+        query: np.ndarray | str,
+        top_k: int = 10,
+        filters: SearchFilter | None = None,
+        exclude_self: bool = True,
+    ) -> list[SearchHit]:
+        """Motions like ``query``: (T, 263) raw features, or the id of a stored motion (excluded from the hits)."""
+        if isinstance(query, str):
+            vector = self.store.motion_vector(query)
+            hits = self.motions_by_vector(vector, top_k + 1 if exclude_self else top_k, filters)
+            if exclude_self:
+                hits = [h for h in hits if h.id != query][:top_k]
+            return hits
+        return self.motions_by_vector(self.embed_motion(query), top_k, filters)
+
+    # ----------------------------------------------------------------------------------------------- by vector
+    def motions_by_vector(
+        self, vector: np.ndarray, top_k: int = 10, filters: SearchFilter | None = None
+    ) -> list[SearchHit]:
+        results = self.store.search_motions(np.asarray(vector, dtype=np.float32)[None], top_k, filters)
+        return [_motion_hit(hit) for hit in results[0]]
+
+    def captions_by_vector(self, vector: np.ndarray, top_k: int = 10) -> list[CaptionHit]:
+        results = self.store.search_captions(np.asarray(vector, dtype=np.float32)[None], top_k)
+        return [_caption_hit(hit) for hit in results[0]]
+
+    # ----------------------------------------------------------------------------------------------- embedding
+    def embed_text(self, text: str) -> np.ndarray:
+        if not isinstance(text, str) or not text.strip():
+            raise MotionDataError(None, "the query text is empty")
+        if len(text) > MAX_TEXT_CHARS:
+            raise MotionDataError(None, f"the query text has {len(text)} characters, at most {MAX_TEXT_CHARS}")
+        return np.asarray(self.embedder.embed_texts([text.strip()]), dtype=np.float32)[0]  # (dim,)
+
+    def embed_motion(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(self.embedder.embed_motions([validate_features(features)]), dtype=np.float32)[0]
+
+    # ----------------------------------------------------------------------------------------------- previews
+    def render_previews(self, hits: Sequence[SearchHit], out_path: str | Path, max_hits: int = 5) -> Path:
+        """One PNG with a stick-figure strip per hit (top first), read back from each hit's source file."""
+        from milvus_plugin.previews import render_hits
+
+        return render_hits(hits[:max_hits], Path(out_path))
+
+
+def validate_features(features: Any, source: str | None = None) -> np.ndarray:
+    """A (T, 263) finite float32 array of raw features, or a ``MotionDataError`` saying what is wrong."""
+    array = np.asarray(features)
+    if array.ndim != 2 or array.shape[1] != FEATURE_DIM:
+        raise MotionDataError(source, f"motion features must have shape (T, {FEATURE_DIM}), got {array.shape}")
+    if array.shape[0] < 1:
+        raise MotionDataError(source, "motion has no frames")
+    if not np.issubdtype(array.dtype, np.number):
+        raise MotionDataError(source, f"motion features must be numbers, got dtype {array.dtype}")
+    array = array.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(array)):
+        raise MotionDataError(source, "motion features contain NaN or infinite values")
+    return array
+
+
+def _motion_hit(hit: dict[str, Any]) -> SearchHit:
+    entity = hit.get("entity", {})
+    captions = entity.get("captions") or ""
+    return SearchHit(
+        id=str(hit["id"]),
+        score=float(hit["distance"]),
+        dataset=entity.get("dataset", ""),
+        source=entity.get("source", ""),
+        start_s=_seconds(entity.get("start_s")),
+        end_s=_seconds(entity.get("end_s")),
+        duration_s=_seconds(entity.get("duration_s")),
+        captions=[c for c in captions.split("\n") if c],
+        tags=list(entity.get("tags") or []),
+        name=entity.get("name", ""),
+        fps=_seconds(entity.get("fps")),
+        num_frames=int(entity.get("num_frames", 0)),
+    )
+
+
+def _caption_hit(hit: dict[str, Any]) -> CaptionHit:
+    entity = hit.get("entity", {})
+    return CaptionHit(
+        text=entity.get("text", ""),
+        motion_id=entity.get("motion_id", ""),
+        score=float(hit["distance"]),
+        id=str(hit["id"]),
+        dataset=entity.get("dataset", ""),
+    )
+
+
+def _seconds(value: Any) -> float:
+    # Stored as float32: 1.2 comes back as 1.2000000476837158; milliseconds are the precision that means anything.
+    return round(float(value or 0.0), 4)
