@@ -1,0 +1,19 @@
+"""Where the encoders run: in this process (TorchScript) or on a Triton Inference Server."""
+
+from __future__ import annotations
+
+from server.backends.base import BackendError, BackendUnavailable, EmbeddingBackend
+from server.config import ServeConfig
+
+__all__ = ["BackendError", "BackendUnavailable", "EmbeddingBackend", "create_backend"]
+
+
+def create_backend(config: ServeConfig, metrics=None) -> EmbeddingBackend:
+    if config.backend == "triton":
+        from server.backends.triton import TritonBackend
+
+        return TritonBackend(config.model_repository, config.triton_url, retries=config.triton_retries,
+                             metrics=metrics)
+    from server.backends.torchscript import TorchScriptBackend
+
+    return TorchScriptBackend(config.model_repository, workers=config.workers, metrics=metrics)

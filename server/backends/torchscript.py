@@ -1,0 +1,74 @@
+"""In-process backend (the embedded default): the exported TorchScript towers run in this process, on a small
+thread pool, so the event loop keeps accepting calls, answering health checks and enforcing deadlines while a batch
+is being encoded (torch releases the GIL inside its kernels)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from motion_retrieval.export.repository import RepositoryInfo
+from server.backends.base import BackendUnavailable, EmbeddingBackend, load_repository_info
+
+log = logging.getLogger(__name__)
+
+
+class TorchScriptBackend(EmbeddingBackend):
+    name = "torchscript"
+
+    def __init__(self, model_repository: Path, *, workers: int = 2, metrics=None):
+        self._repository = Path(model_repository)
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="encoder")
+        self._metrics = metrics
+        self._info: RepositoryInfo | None = None
+        self._embedder = None
+
+    @property
+    def info(self) -> RepositoryInfo:
+        if self._info is None:
+            raise BackendUnavailable("the model is still loading")
+        return self._info
+
+    async def start(self) -> None:
+        from motion_retrieval.inference.embedder import TorchScriptEmbedder
+
+        info = load_repository_info(self._repository, require_models=True)
+        loop = asyncio.get_running_loop()
+        start = time.perf_counter()
+        # Loading the text tower (MiniLM inside) takes seconds: off the loop, so health answers NOT_SERVING meanwhile.
+        self._embedder = await loop.run_in_executor(self._executor, TorchScriptEmbedder, self._repository)
+        self._info = info
+        log.info("torchscript backend: %s loaded from %s in %.1f s", info.model_id, self._repository,
+                 time.perf_counter() - start)
+
+    async def is_ready(self) -> bool:
+        return self._embedder is not None
+
+    async def embed_texts(self, texts: Sequence[str], timeout: float) -> np.ndarray:
+        return await self._run("text_encoder", self._embedder.embed_texts, list(texts), timeout)
+
+    async def embed_motions(self, motions: Sequence[np.ndarray], timeout: float) -> np.ndarray:
+        return await self._run("motion_encoder", self._embedder.embed_motions, list(motions), timeout)
+
+    async def _run(self, encoder: str, fn, items: list, timeout: float) -> np.ndarray:
+        if self._embedder is None:
+            raise BackendUnavailable("the model is still loading; retry when health reports SERVING")
+        loop = asyncio.get_running_loop()
+        start = time.perf_counter()
+        # A batch that outlives the deadline keeps its worker thread until it finishes (torch cannot be interrupted),
+        # but the caller gets DEADLINE_EXCEEDED on time.
+        embeddings = await asyncio.wait_for(loop.run_in_executor(self._executor, fn, items), timeout)
+        if self._metrics is not None:
+            self._metrics.backend_latency.labels(backend=self.name, encoder=encoder).observe(
+                time.perf_counter() - start)
+        return np.asarray(embeddings, dtype=np.float32)
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._embedder = None

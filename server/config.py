@@ -1,0 +1,178 @@
+"""Configuration of ``motion-retrieval serve``: command-line flags override environment variables, which override
+the defaults below. The variable names are a contract with the Helm chart (deploy/helm)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from motion_retrieval.errors import ConfigError
+
+ENV_PREFIX = "MOTION_RETRIEVAL_"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Exported from the shipped default run by `motion-retrieval export --out model_repository` (`make export`).
+DEFAULT_MODEL_REPOSITORY = PROJECT_ROOT / "model_repository"
+BACKENDS = ("torchscript", "triton")
+LOG_FORMATS = ("json", "text")
+
+
+@dataclass(frozen=True)
+class ServiceLimits:
+    """What one request may carry; advertised by GetModelInfo and enforced by server.validation."""
+
+    max_batch_size: int = 64  # texts or motions per Embed* request
+    max_frames: int = 4000  # frames per motion as sent (200 s at 20 fps); ingest windows long takes
+    min_frames: int = 2  # features; joints need one more (velocities use frames t and t+1)
+    max_text_chars: int = 1000  # characters per text (captions are ~12 words; this is a sanity bound)
+    max_message_bytes: int = 64 * 1024 * 1024  # per request message; 64 x (200, 263) float32 motions is 13.5 MB
+    max_delete_ids: int = 10_000
+    max_top_k: int = 1000
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    model_repository: Path = DEFAULT_MODEL_REPOSITORY  # exported Triton model repository (tokenizer, model info)
+    backend: str = "torchscript"  # "torchscript" (in process) or "triton"
+    triton_url: str = "localhost:8001"  # Triton's gRPC endpoint, for backend "triton"
+    milvus_uri: str | None = None  # Milvus server URI or Milvus Lite file; None disables SearchService
+    milvus_token: str | None = None
+    collection_prefix: str = "motion_retrieval"  # Milvus collections are "<prefix>_..._<model id>"
+    host: str = "0.0.0.0"
+    port: int = 50051  # 0 picks a free port (tests)
+    metrics_port: int = 9090  # Prometheus /metrics over HTTP; 0 disables it
+    auth_token: str | None = None  # bearer token every non-health call must carry; None = no auth
+    tls_cert: Path | None = None  # PEM certificate chain and key; both or neither
+    tls_key: Path | None = None
+    workers: int = 2  # threads running the in-process encoders (off the event loop)
+    log_format: str = "text"
+    limits: ServiceLimits = field(default_factory=ServiceLimits)
+    shutdown_grace_s: float = 10.0  # in-flight calls get this long to finish on SIGTERM
+    triton_retries: int = 3  # attempts per Triton call before answering UNAVAILABLE
+    health_poll_s: float = 1.0  # how often the Triton watcher checks readiness
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"log format must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
+        for name in ("port", "metrics_port"):
+            value = getattr(self, name)
+            if not 0 <= value <= 65535:
+                raise ConfigError(f"{name.replace('_', '-')} must be a port number in 0..65535, got {value}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("TLS needs both --tls-cert and --tls-key (MOTION_RETRIEVAL_TLS_CERT / _TLS_KEY)")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, got {self.workers}")
+        if self.limits.max_batch_size < 1:
+            raise ConfigError(f"max batch must be at least 1, got {self.limits.max_batch_size}")
+        if self.auth_token is not None and not self.auth_token.strip():
+            raise ConfigError("the auth token is empty")
+
+    @property
+    def search_enabled(self) -> bool:
+        return self.milvus_uri is not None
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_cert is not None
+
+
+# flag dest -> (environment variable suffix, converter)
+_ENV = {
+    "model_repository": ("MODEL_REPOSITORY", Path),
+    "backend": ("BACKEND", str),
+    "triton_url": ("TRITON_URL", str),
+    "milvus_uri": ("MILVUS_URI", str),
+    "milvus_token": ("MILVUS_TOKEN", str),
+    "collection_prefix": ("COLLECTION_PREFIX", str),
+    "host": ("HOST", str),
+    "port": ("PORT", int),
+    "metrics_port": ("METRICS_PORT", int),
+    "auth_token": ("AUTH_TOKEN", str),
+    "auth_token_file": ("AUTH_TOKEN_FILE", Path),
+    "tls_cert": ("TLS_CERT", Path),
+    "tls_key": ("TLS_KEY", Path),
+    "max_batch": ("MAX_BATCH", int),
+    "workers": ("WORKERS", int),
+    "log_format": ("LOG_FORMAT", str),
+}
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``serve`` flags. Every default is None so that an unset flag falls back to its environment variable."""
+    env = {dest: ENV_PREFIX + suffix for dest, (suffix, _) in _ENV.items()}
+    add = parser.add_argument
+    add("--model-repository", type=Path, metavar="DIR",
+        help=f"exported model repository [{env['model_repository']}; default: {DEFAULT_MODEL_REPOSITORY}]")
+    add("--backend", choices=BACKENDS, help=f"where the encoders run [{env['backend']}; default: torchscript]")
+    add("--triton-url", metavar="HOST:PORT",
+        help=f"Triton gRPC endpoint [{env['triton_url']}; default: localhost:8001]")
+    add("--milvus", dest="milvus_uri", metavar="URI",
+        help=f"Milvus URI or Milvus Lite file; enables SearchService [{env['milvus_uri']}]")
+    add("--milvus-token", metavar="TOKEN", help=f"Milvus token [{env['milvus_token']}]")
+    add("--collection-prefix", metavar="NAME",
+        help=f"Milvus collection name prefix [{env['collection_prefix']}; default: motion_retrieval]")
+    add("--host", help=f"address to listen on [{env['host']}; default: 0.0.0.0]")
+    add("--port", type=int, metavar="N", help=f"gRPC port, 0 = any free port [{env['port']}; default: 50051]")
+    add("--metrics-port", type=int, metavar="N",
+        help=f"Prometheus /metrics port, 0 disables [{env['metrics_port']}; default: 9090]")
+    add("--auth-token-file", type=Path, metavar="FILE",
+        help=f"file holding the bearer token clients must send [{env['auth_token_file']}, or the token itself in "
+             f"{env['auth_token']}]")
+    add("--tls-cert", type=Path, metavar="FILE", help=f"PEM certificate chain [{env['tls_cert']}]")
+    add("--tls-key", type=Path, metavar="FILE", help=f"PEM private key [{env['tls_key']}]")
+    add("--max-batch", type=int, metavar="N", help=f"most items per Embed* request [{env['max_batch']}; default: 64]")
+    add("--workers", type=int, metavar="N",
+        help=f"threads running the in-process encoders [{env['workers']}; default: 2]")
+    add("--log-format", choices=LOG_FORMATS, help=f"log line format [{env['log_format']}; default: text]")
+
+
+def _from_env(dest: str, environ: Mapping[str, str]):
+    suffix, convert = _ENV[dest]
+    name = ENV_PREFIX + suffix
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return convert(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name}={raw!r} is not a valid {convert.__name__}") from None
+
+
+def _read_token_file(path: Path) -> str:
+    try:
+        token = Path(path).read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the auth token file ({exc.strerror})") from None
+    if not token:
+        raise ConfigError(f"{path}: the auth token file is empty")
+    return token
+
+
+def resolve_config(args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None) -> ServeConfig:
+    """Flags (``args``, from :func:`add_serve_arguments`) over environment variables over defaults."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for dest in _ENV:
+        flag = getattr(args, dest, None) if args is not None else None
+        values[dest] = flag if flag is not None else _from_env(dest, environ)
+
+    # A token file given on the command line beats a token in the environment; a token in the environment beats a
+    # token file named in the environment (the chart mounts a secret either way).
+    flag_file = getattr(args, "auth_token_file", None) if args is not None else None
+    if flag_file is not None:
+        token = _read_token_file(flag_file)
+    elif values["auth_token"] is not None:
+        token = values["auth_token"]
+    elif values["auth_token_file"] is not None:
+        token = _read_token_file(values["auth_token_file"])
+    else:
+        token = None
+
+    limits = ServiceLimits() if values["max_batch"] is None else ServiceLimits(max_batch_size=values["max_batch"])
+    known = {f.name for f in fields(ServeConfig)}
+    kwargs = {k: v for k, v in values.items() if k in known and v is not None and k != "auth_token"}
+    return ServeConfig(**kwargs, auth_token=token, limits=limits)

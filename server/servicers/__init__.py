@@ -1,0 +1,1 @@
+"""gRPC servicers: EmbeddingService (embedding.py) and SearchService (search.py)."""

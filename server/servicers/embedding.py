@@ -1,0 +1,89 @@
+"""EmbeddingService: batches of texts or motions in, unit-norm embeddings out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor
+
+import numpy as np
+
+from motion_retrieval.features import FEATURE_DIM, FPS
+from server.api import common_pb2, embedding_pb2, embedding_pb2_grpc
+from server.backends.base import EmbeddingBackend
+from server.config import ServiceLimits
+from server.metrics import ServiceMetrics
+from server.servicers.calls import check_budget, status_on_error, time_budget
+from server.validation import SKELETONS, check_texts, decode_motions, encode_tensor, needs_conversion, to_features
+
+log = logging.getLogger(__name__)
+
+
+async def motions_to_features(requested, limits: ServiceLimits, executor: Executor, budget: float) -> list[np.ndarray]:
+    """Checked request motions -> raw (T, 263) features; joints are converted on ``executor`` (CPU work)."""
+    decoded = decode_motions(requested, limits)
+    if not any(needs_conversion(d) for d in decoded):
+        return decoded
+    loop = asyncio.get_running_loop()
+    jobs = [loop.run_in_executor(executor, to_features, d, f"motions[{i}]") for i, d in enumerate(decoded)]
+    return list(await asyncio.wait_for(asyncio.gather(*jobs), budget))
+
+
+class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):
+    def __init__(self, backend: EmbeddingBackend, limits: ServiceLimits, metrics: ServiceMetrics,
+                 convert_executor: Executor):
+        self._backend = backend
+        self._limits = limits
+        self._metrics = metrics
+        self._convert_executor = convert_executor
+
+    async def EmbedTexts(self, request: embedding_pb2.EmbedTextsRequest, context) -> embedding_pb2.EmbedResponse:
+        async with status_on_error(context, "EmbedTexts"):
+            texts = check_texts(request.texts, self._limits)
+            self._metrics.batch_size.labels(method="EmbedTexts").observe(len(texts))
+            budget = time_budget(context)
+            check_budget(budget, "EmbedTexts")
+            embeddings = await self._backend.embed_texts(texts, timeout=budget)  # (N, dim)
+            return embedding_pb2.EmbedResponse(embeddings=encode_tensor(embeddings),
+                                               model_id=self._backend.info.model_id)
+
+    async def EmbedMotions(self, request: embedding_pb2.EmbedMotionsRequest, context) -> embedding_pb2.EmbedResponse:
+        async with status_on_error(context, "EmbedMotions"):
+            budget = time_budget(context)
+            check_budget(budget, "EmbedMotions")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + budget
+            motions = await motions_to_features(request.motions, self._limits, self._convert_executor, budget)
+            self._metrics.batch_size.labels(method="EmbedMotions").observe(len(motions))
+            remaining = deadline - loop.time()
+            check_budget(remaining, "EmbedMotions")
+            embeddings = await self._backend.embed_motions(motions, timeout=remaining)  # (N, dim)
+            return embedding_pb2.EmbedResponse(embeddings=encode_tensor(embeddings),
+                                               model_id=self._backend.info.model_id)
+
+    async def GetModelInfo(self, request: embedding_pb2.GetModelInfoRequest, context) -> embedding_pb2.ModelInfo:
+        async with status_on_error(context, "GetModelInfo"):
+            return model_info_message(self._backend, self._limits)
+
+
+def model_info_message(backend: EmbeddingBackend, limits: ServiceLimits) -> embedding_pb2.ModelInfo:
+    info = backend.info
+    return embedding_pb2.ModelInfo(
+        model_id=info.model_id,
+        dim=info.dim,
+        skeletons=list(SKELETONS),
+        backend=backend.name,
+        feature_dim=FEATURE_DIM,
+        fps=FPS,
+        limits=common_pb2.Limits(
+            max_batch_size=limits.max_batch_size,
+            max_frames=limits.max_frames,
+            min_frames=limits.min_frames,
+            encoder_frames=info.max_frames,
+            max_text_chars=limits.max_text_chars,
+            max_text_tokens=info.max_text_tokens,
+            max_message_bytes=limits.max_message_bytes,
+            max_delete_ids=limits.max_delete_ids,
+            max_top_k=limits.max_top_k,
+        ),
+    )

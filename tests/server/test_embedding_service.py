@@ -1,0 +1,101 @@
+"""EmbeddingService end to end over loopback gRPC with the in-process TorchScript backend."""
+
+from __future__ import annotations
+
+import grpc
+import numpy as np
+import pytest
+
+from motion_retrieval.features import joints_to_features
+from server.api import embedding_pb2, embedding_pb2_grpc
+
+CAPTIONS = ["a person walks forward and turns around", "someone jumps twice", "waving with the right hand"]
+
+
+def test_model_info_describes_model_and_limits(client, embedder):
+    info = client.model_info()
+    assert info["model_id"] == embedder.model_id
+    assert info["dim"] == 256
+    assert info["backend"] == "torchscript"
+    assert set(info["skeletons"]) == {"smpl22", "kit21"}
+    assert info["feature_dim"] == 263 and info["fps"] == 20.0
+    limits = info["limits"]
+    assert limits["max_batch_size"] == 8
+    assert limits["encoder_frames"] == 200
+    assert limits["max_text_tokens"] == 32
+    assert limits["max_text_chars"] == 200
+    assert limits["max_message_bytes"] == 4 * 1024 * 1024
+
+
+def test_text_embeddings_match_in_process_model(client, embedder):
+    vectors = client.embed_texts(CAPTIONS)
+    assert vectors.shape == (3, 256) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(vectors, embedder.embed_texts(CAPTIONS), atol=1e-6)
+
+
+def test_motion_embeddings_match_in_process_model(client, embedder, features):
+    motions = [features(40, 1), features(200, 2), features(350, 3)]  # short, full, resampled to 200
+    vectors = client.embed_motions(motions)
+    assert vectors.shape == (3, 256)
+    np.testing.assert_allclose(vectors, embedder.embed_motions(motions), atol=1e-6)
+
+
+def test_embedding_does_not_depend_on_batch_neighbours(client, features):
+    alone = client.embed_motions([features(60, 7)])
+    together = client.embed_motions([features(200, 8), features(60, 7), features(10, 9)])
+    np.testing.assert_allclose(alone[0], together[1], atol=1e-6)
+
+
+def test_big_batches_are_chunked_by_the_client(client, embedder):
+    texts = [f"a person walks {i} steps" for i in range(21)]  # server limit is 8 per request
+    np.testing.assert_allclose(client.embed_texts(texts), embedder.embed_texts(texts), atol=1e-6)
+
+
+def test_joints_are_converted_with_the_feature_pipeline(client, embedder, smpl_joints):
+    joints = smpl_joints  # (170, 22, 3) real HumanML3D motion
+    expected = embedder.embed_motions([joints_to_features(joints, fps=20.0, skeleton="smpl22")])
+    np.testing.assert_allclose(client.embed_joints(joints, "smpl22", fps=20.0), expected, atol=1e-5)
+
+
+def test_joints_at_another_frame_rate_are_resampled(client, smpl_joints):
+    joints = smpl_joints
+    at_20 = client.embed_joints(joints, "smpl22", fps=20.0)
+    # The same take at 60 fps (every frame repeated 3 times is not a resampling test; interpolate instead).
+    t = np.arange(len(joints))
+    fine = np.linspace(0, len(joints) - 1, 3 * (len(joints) - 1) + 1)
+    at_60 = np.stack([np.stack([np.interp(fine, t, joints[:, j, c]) for c in range(3)], -1) for j in range(22)], 1)
+    vectors = client.embed_joints(at_60.astype(np.float32), "smpl22", fps=60.0)
+    assert float(at_20[0] @ vectors[0]) > 0.99
+
+
+def test_kit_joints_are_embedded_through_the_joint_map(client, embedder, kit_joints):
+    from server.validation import joints_to_model_features
+
+    expected = embedder.embed_motions([joints_to_model_features(kit_joints, "kit21", 12.5, "test")])
+    np.testing.assert_allclose(client.embed_joints(kit_joints, "kit21", fps=12.5), expected, atol=1e-5)
+
+
+def test_request_id_is_echoed(torchscript_server):
+    with grpc.insecure_channel(torchscript_server.target) as channel:
+        stub = embedding_pb2_grpc.EmbeddingServiceStub(channel)
+        _, call = stub.GetModelInfo.with_call(embedding_pb2.GetModelInfoRequest(),
+                                              metadata=(("x-request-id", "req-42"),), timeout=10)
+        assert ("x-request-id", "req-42") in tuple(call.initial_metadata())
+        _, call = stub.GetModelInfo.with_call(embedding_pb2.GetModelInfoRequest(), timeout=10)
+        generated = dict(call.initial_metadata())["x-request-id"]
+        assert len(generated) == 32
+
+
+@pytest.mark.parametrize("method", ["SearchMotions", "GetCollectionStats"])
+def test_search_without_milvus_says_how_to_enable_it(torchscript_server, method):
+    from server.api import search_pb2, search_pb2_grpc
+
+    requests = {"SearchMotions": search_pb2.SearchMotionsRequest(text="walk"),
+                "GetCollectionStats": search_pb2.GetCollectionStatsRequest()}
+    with grpc.insecure_channel(torchscript_server.target) as channel:
+        stub = search_pb2_grpc.SearchServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            getattr(stub, method)(requests[method], timeout=10)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "--milvus" in caught.value.details()
