@@ -13,6 +13,7 @@ Details kept on purpose, because the published features depend on them:
   stored as ``(r_hip, l_hip, r_shoulder, l_shoulder)``, so the per-frame "across" vector there is
   ``(l_hip - r_hip) + (r_shoulder - l_shoulder)``; the initial facing (``process_file``) uses the right order;
 - every kinematic chain starts from the root rotation, also the arm chains that hang off spine3;
+- the first frame's root rotation is the identity (it already faces +Z), not its smoothed facing;
 - the root rotation velocity is ``arcsin`` of the y component of the frame-to-frame root quaternion (a half angle).
 """
 
