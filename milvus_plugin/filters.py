@@ -152,6 +152,13 @@ def ids_filter(ids: Sequence[str], field: str = "id") -> CompiledFilter:
     return CompiledFilter(f"{field} in {{ids}}", {"ids": list(ids)})
 
 
+def prefix_filter(field: str, prefix: str) -> CompiledFilter:
+    """``field`` starts with ``prefix``, as a string range (no wildcards to escape)."""
+    prefix = _source_prefix(prefix)
+    bounds = {"lo": prefix, "hi": _prefix_upper_bound(prefix)}
+    return CompiledFilter(f"({field} >= {{lo}} and {field} < {{hi}})", bounds)
+
+
 def equals_filter(field: str, value: str) -> CompiledFilter:
     """``field == value`` for an internal string column (source path, motion id), escaped like a source prefix."""
     return CompiledFilter(f"{field} == {{value}}", {"value": _source_prefix(value)})

@@ -17,7 +17,7 @@ from pymilvus.exceptions import MilvusException
 
 from milvus_plugin.connection import MilvusConfig, connect, is_unavailable, server_version, supports_filter_templates
 from milvus_plugin.errors import MilvusStoreError, MilvusUnavailableError
-from milvus_plugin.filters import CompiledFilter, SearchFilter, equals_filter, ids_filter
+from milvus_plugin.filters import CompiledFilter, SearchFilter, equals_filter, ids_filter, prefix_filter
 from milvus_plugin.schema import (
     CAPTION_OUTPUT_FIELDS,
     MOTION_OUTPUT_FIELDS,
@@ -228,6 +228,10 @@ class MotionStore:
             if len(page) < _QUERY_PAGE:
                 return ids
             offset += _QUERY_PAGE
+
+    def query_ids_of_name(self, name: str) -> list[str]:
+        """Ids of the motions (windows) whose record id is ``name`` or a window of it (``name@start-end``)."""
+        return self.query_ids(equals_filter("name", name)) + self.query_ids(prefix_filter("name", f"{name}@"))
 
     def count(self, collection: str) -> int:
         # count(*) is exact; get_collection_stats counts deleted and overwritten rows until compaction.
