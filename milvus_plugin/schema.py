@@ -8,6 +8,7 @@ off: every filterable value is a typed scalar column (ENVIRONMENT.md: filters on
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -175,6 +176,20 @@ def expected_fields(kind: str) -> set[str]:
 def create_collection(client: MilvusClient, name: str, kind: str, model_id: str, dim: int, index: IndexConfig,
                       lite: bool) -> None:
     schema = motions_schema(model_id, dim) if kind == "motions" else captions_schema(model_id, dim)
+    # pymilvus waits for the index with AllocTimestamp, which the in-process Lite server does not implement: it logs
+    # a traceback through grpc's server logger and pymilvus carries on. Keep that noise off the user's terminal.
+    grpc_server_log = logging.getLogger("grpc._server")
+    previous = grpc_server_log.level
+    if lite:
+        grpc_server_log.setLevel(logging.CRITICAL)
+    try:
+        _create(client, name, schema, kind, model_id, dim, index, lite)
+    finally:
+        grpc_server_log.setLevel(previous)
+
+
+def _create(client: MilvusClient, name: str, schema: CollectionSchema, kind: str, model_id: str, dim: int,
+            index: IndexConfig, lite: bool) -> None:
     client.create_collection(
         name,
         schema=schema,

@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from milvus_testkit import CORPUS, KeywordEmbedder, write_motion  # noqa: E402
+from milvus_testkit import CORPUS, KeywordEmbedder, export_tiny_repository, write_motion  # noqa: E402
 
 from milvus_plugin import IndexConfig, MilvusConfig, MotionStore  # noqa: E402
 
@@ -41,3 +41,9 @@ def lite_config(tmp_path) -> MilvusConfig:
 def store(lite_config, embedder):
     with MotionStore.open(lite_config, embedder.model_id, embedder.dim, index=IndexConfig()) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def model_repository(tmp_path_factory) -> Path:
+    """A real exported model repository of tiny towers (TorchScript + MiniLM tokenizer), built once per session."""
+    return export_tiny_repository(tmp_path_factory.mktemp("milvus-model-repo"))

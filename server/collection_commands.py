@@ -1,0 +1,265 @@
+"""``motion-retrieval ingest`` and ``motion-retrieval search``: motion collections in Milvus, from the command line.
+
+Local mode (default) embeds in this process with the TorchScript towers of a model repository
+(``--model-repository``, default ``./model_repository``) and talks to Milvus directly (``--milvus``: a Lite ``.db``
+file or a server URL; default ``$MOTION_RETRIEVAL_MILVUS_URI`` or ``./motion_retrieval.db``). Remote mode
+(``--server HOST:PORT``) embeds through the gRPC service; ``search --server`` also searches there (the service owns
+its Milvus), while ``ingest --server`` writes to ``--milvus`` itself, into the collection of the service's model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from motion_retrieval.cli import print_json
+from motion_retrieval.errors import ConfigError, MotionDataError
+
+log = logging.getLogger(__name__)
+DEFAULT_REPOSITORY = Path("model_repository")
+
+
+def register(subparsers) -> None:
+    ingest = subparsers.add_parser(
+        "ingest",
+        help="ingest motion files or dataset folders into Milvus (idempotent, resumable)",
+        description="Read HumanML3D / KIT-ML folders, TMR annotations, BVH takes and npy/npz joint arrays; cut long "
+                    "takes into windows; embed them and their captions; upsert into the collections of the model. "
+                    "Re-running changes nothing for unchanged files and resumes an interrupted ingest.",
+    )
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders to ingest")
+    _connection_arguments(ingest)
+    ingest.add_argument("--batch-size", type=int, default=64, help="motions embedded and written per batch")
+    ingest.add_argument("--window-seconds", type=float, default=10.0, help="longer takes are cut into windows")
+    ingest.add_argument("--stride-seconds", type=float, default=5.0, help="start-to-start distance of windows")
+    ingest.add_argument("--index", choices=["auto", "FLAT", "HNSW"], default="auto",
+                        help="vector index of new collections: auto = FLAT on Milvus Lite, HNSW on a server")
+    ingest.add_argument("--hnsw-m", type=int, default=16, help="HNSW M of new collections")
+    ingest.add_argument("--hnsw-ef-construction", type=int, default=200, help="HNSW efConstruction")
+    ingest.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    ingest.add_argument("--json", action="store_true", help="print one JSON object")
+    ingest.set_defaults(func=run_ingest)
+
+    search = subparsers.add_parser(
+        "search",
+        help="search motions by text, captions by motion, or similar motions",
+        description="--text searches motions (or captions with --target captions); --motion FILE searches captions "
+                    "(or motions with --target motions); --motion-id ID finds motions like a stored one.",
+    )
+    query = search.add_mutually_exclusive_group(required=True)
+    query.add_argument("--text", help="a natural-language description")
+    query.add_argument("--motion", type=Path, metavar="FILE", help="a motion file (.npy features/joints, .bvh, ...)")
+    query.add_argument("--motion-id", help="the id of a stored motion")
+    search.add_argument("--target", choices=["motions", "captions"], default=None,
+                        help="what to return (default: motions for --text/--motion-id, captions for --motion)")
+    search.add_argument("--top-k", type=int, default=10, help="number of hits")
+    _connection_arguments(search)
+    search.add_argument("--dataset", action="append", default=None, help="only these datasets (repeatable)")
+    search.add_argument("--min-duration", type=float, default=None, help="seconds")
+    search.add_argument("--max-duration", type=float, default=None, help="seconds")
+    search.add_argument("--fps", type=float, default=None, help="frame rate of the stored motion")
+    search.add_argument("--tag", action="append", default=None, help="the motion has every one of these tags")
+    search.add_argument("--any-tag", action="append", default=None, help="the motion has one of these tags")
+    search.add_argument("--source-prefix", default=None, help="the source path starts with this")
+    search.add_argument("--ef", type=int, default=64, help="HNSW ef at search time (raised to --top-k)")
+    search.add_argument("--preview", type=Path, metavar="OUT.png", help="render the motion hits into one PNG")
+    search.add_argument("--json", action="store_true", help="print one JSON object")
+    search.set_defaults(func=run_search)
+
+
+def _connection_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--milvus", default=None, metavar="URI",
+                        help="Milvus Lite file (.db) or server URL (default: $MOTION_RETRIEVAL_MILVUS_URI or "
+                             "./motion_retrieval.db)")
+    parser.add_argument("--collection", default="", metavar="NAME",
+                        help="collection prefix: collections are NAME_motions_<model id> and NAME_captions_<model id>")
+    parser.add_argument("--server", default=None, metavar="HOST:PORT", help="embed (and search) through the service")
+    parser.add_argument("--model-repository", type=Path, default=None, metavar="DIR",
+                        help=f"exported model repository for local embedding (default: ./{DEFAULT_REPOSITORY})")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per Milvus call")
+
+
+# ---------------------------------------------------------------------------------------------------- ingest
+def run_ingest(args: argparse.Namespace) -> int:
+    from milvus_plugin import IndexConfig, MotionStore, ingest_paths
+
+    embedder = _embedder(args)
+    index = IndexConfig(kind=args.index, hnsw_m=args.hnsw_m, hnsw_ef_construction=args.hnsw_ef_construction)
+    with MotionStore.open(_milvus_config(args), embedder.model_id, embedder.dim, prefix=args.collection,
+                          index=index) as store:
+        summary = ingest_paths(
+            args.paths, store, embedder, batch_size=args.batch_size, window_seconds=args.window_seconds,
+            stride_seconds=args.stride_seconds, progress=not args.no_progress and not args.json,
+        )
+        stats = store.stats()
+    if args.json:
+        print_json({**summary.to_dict(), "stats": vars(stats)})
+    else:
+        print(f"model {summary.model_id} -> {stats.motions_collection} ({stats.uri})")
+        print(f"files {summary.files}, motions {summary.records}, windows {summary.windows}: "
+              f"{summary.ingested} written, {summary.unchanged} unchanged, {summary.captions} captions, "
+              f"{len(summary.skipped)} skipped, {len(summary.failed)} failed in {summary.seconds:.1f} s")
+        print(f"collection now holds {stats.motions} motions and {stats.captions} captions")
+        for item in summary.skipped + summary.failed:
+            print(f"  skipped {item.path}: {item.reason}")
+    return 0 if not summary.failed else 1
+
+
+# ---------------------------------------------------------------------------------------------------- search
+def run_search(args: argparse.Namespace) -> int:
+    if args.top_k < 1:
+        raise ConfigError(f"--top-k must be >= 1, got {args.top_k}")
+    target = args.target or ("captions" if args.motion is not None else "motions")
+    if args.server and not args.milvus:
+        results = _remote_search(args, target)
+    else:
+        results = _local_search(args, target)
+    if args.json:
+        print_json(results)
+    else:
+        _print_table(results)
+    return 0
+
+
+def _filters(args: argparse.Namespace):
+    from milvus_plugin import SearchFilter
+
+    return SearchFilter(
+        dataset=tuple(args.dataset) if args.dataset else None, min_duration=args.min_duration,
+        max_duration=args.max_duration, fps=args.fps, tags_all=tuple(args.tag or ()),
+        tags_any=tuple(args.any_tag or ()), source_prefix=args.source_prefix,
+    )
+
+
+def _local_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
+    from milvus_plugin import IndexConfig, MotionSearch, MotionStore
+
+    embedder = _embedder(args)
+    filters = _filters(args)
+    with MotionStore.open(_milvus_config(args), embedder.model_id, embedder.dim, prefix=args.collection,
+                          index=IndexConfig(search_ef=args.ef), create=False) as store:
+        search = MotionSearch(store, embedder)
+        if args.text is not None:
+            hits = (search.text_to_motions(args.text, args.top_k, filters) if target == "motions"
+                    else search.text_to_captions(args.text, args.top_k))
+        elif args.motion is not None:
+            features = _read_motion(args.motion)
+            hits = (search.motion_to_motions(features, args.top_k, filters) if target == "motions"
+                    else search.motion_to_captions(features, args.top_k))
+        else:
+            if target != "motions":
+                raise ConfigError("--motion-id finds motions; --target captions needs --text or --motion")
+            hits = search.motion_to_motions(args.motion_id, args.top_k, filters)
+        preview = None
+        if args.preview and target == "motions" and hits:
+            preview = str(search.render_previews(hits, args.preview))
+        collection = store.names.motions if target == "motions" else store.names.captions
+    return {"query": _query(args, target, filters.to_dict()), "model_id": embedder.model_id,
+            "collection": collection, "hits": [h.to_dict() for h in hits], "preview": preview}
+
+
+def _remote_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
+    from server.client import MotionRetrievalClient
+
+    filters = _filters(args).to_dict()
+    if "tags_any" in filters:
+        raise ConfigError("--any-tag is not part of the service's filter; use --tag (all of) with --server")
+    if isinstance(filters.get("dataset"), list) and len(filters["dataset"]) > 1:
+        raise ConfigError("the service filters on one --dataset; give one with --server")
+    remote = {k: v for k, v in filters.items() if k != "tags_all"}
+    if "dataset" in remote:
+        remote["dataset"] = remote["dataset"][0]
+    if "tags_all" in filters:
+        remote["tags"] = filters["tags_all"]
+    with MotionRetrievalClient(args.server) as client:
+        if args.text is not None:
+            if target != "motions":
+                raise ConfigError("the service searches captions by motion; --target captions needs --motion there")
+            hits = client.search_motions(args.text, args.top_k, remote)
+        elif args.motion is not None:
+            features = _read_motion(args.motion)
+            hits = (client.similar_motions(features, top_k=args.top_k, filters=remote) if target == "motions"
+                    else client.search_captions(features, args.top_k))
+        else:
+            hits = client.similar_motions(motion_id=args.motion_id, top_k=args.top_k, filters=remote)
+        model_id = client.model_id
+    if args.preview:
+        log.warning("--preview renders local source files; it is not available with --server")
+    return {"query": _query(args, target, filters), "model_id": model_id, "collection": f"service {args.server}",
+            "hits": hits, "preview": None}
+
+
+def _query(args: argparse.Namespace, target: str, filters: dict) -> dict[str, Any]:
+    query = {"target": target, "top_k": args.top_k, "filters": filters}
+    if args.text is not None:
+        query["text"] = args.text
+    elif args.motion is not None:
+        query["motion"] = os.fspath(args.motion)
+    else:
+        query["motion_id"] = args.motion_id
+    return query
+
+
+def _print_table(results: dict[str, Any]) -> None:
+    print(f"{results['collection']} (model {results['model_id']}): {results['query']}")
+    hits = results["hits"]
+    if not hits:
+        print("no hits")
+    for rank, hit in enumerate(hits, start=1):
+        if "text" in hit:
+            print(f"{rank:>3}  {hit['score']:.4f}  {hit['text']}  [motion {hit['motion_id']}]")
+        else:
+            start, end = hit.get("start_s", hit.get("start", 0.0)), hit.get("end_s", hit.get("end", 0.0))
+            caption = hit["captions"][0] if hit.get("captions") else ""
+            name = hit.get("name") or hit["id"]
+            print(f"{rank:>3}  {hit['score']:.4f}  {name}  {hit['dataset']}  {start:.1f}-{end:.1f} s  "
+                  f"{hit['source']}  {caption}")
+    if results.get("preview"):
+        print(f"preview: {results['preview']}")
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+def _milvus_config(args: argparse.Namespace):
+    from milvus_plugin import MilvusConfig
+
+    return MilvusConfig.from_env(args.milvus, timeout=args.timeout)
+
+
+def _embedder(args: argparse.Namespace):
+    if args.server:
+        from server.client import MotionRetrievalClient
+
+        return MotionRetrievalClient(args.server)
+    from motion_retrieval.inference.embedder import TorchScriptEmbedder
+
+    repository = args.model_repository or DEFAULT_REPOSITORY
+    if not (repository / "motion_retrieval.json").is_file():
+        raise ConfigError(
+            f"{repository}: not an exported model repository (no motion_retrieval.json); run "
+            "`motion-retrieval export --out model_repository` or pass --model-repository / --server"
+        )
+    return TorchScriptEmbedder(repository)
+
+
+def _read_motion(path: Path):
+    """The (T, 263) features of the first motion in ``path`` (any file the data layer reads)."""
+    from motion_retrieval.data.load import load_path
+
+    if not path.exists():
+        raise MotionDataError(path, "no such file")
+    if path.suffix.lower() == ".npy":
+        from motion_retrieval.data.humanml3d import load_array
+
+        array = load_array(path)
+        if array.ndim == 2 and array.shape[1] == 263:  # HumanML3D features; joint arrays go through load_path
+            return array
+    for record in load_path(path):
+        if record.features is None:
+            raise MotionDataError(path, "the file gives no 263-d features")
+        if record.duration > 10.0:
+            log.warning("%s is %.1f s; the encoder sees it resampled to 10 s", path, record.duration)
+        return record.features
+    raise MotionDataError(path, "no motion in this file")
