@@ -81,6 +81,11 @@ class ActorTextEncoder(nn.Module):
                                          config.dropout, config.max_tokens, latent_dim)
 
     def forward(self, token_states: torch.Tensor, token_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not torch.jit.is_tracing():
+            self._check(token_states, token_mask)
+        return self.encoder(token_states, token_mask)
+
+    def _check(self, token_states: torch.Tensor, token_mask: torch.Tensor) -> None:
         if token_states.dim() != 3 or token_states.shape[2] != self.backbone_dim:
             raise ValueError(f"token_states must be (B, L, {self.backbone_dim}), got {list(token_states.shape)}")
         if token_states.shape[1] > self.max_tokens:
@@ -88,7 +93,6 @@ class ActorTextEncoder(nn.Module):
         if token_mask.dtype != torch.bool or token_mask.shape[0] != token_states.shape[0] \
                 or token_mask.shape[1] != token_states.shape[1]:
             raise ValueError(f"token_mask must be bool (B, L) = {list(token_states.shape[:2])}")
-        return self.encoder(token_states, token_mask)
 
 
 class ActorMotionDecoder(nn.Module):

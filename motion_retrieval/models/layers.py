@@ -220,7 +220,12 @@ def init_vit_weights(module: nn.Module) -> None:
 
 
 def check_motion_input(motion: torch.Tensor, mask: torch.Tensor, feature_dim: int, max_frames: int) -> None:
-    """Raise ValueError on inputs the motion encoders cannot embed (TorchScript-compatible)."""
+    """Raise ValueError on inputs the motion encoders cannot embed (TorchScript-compatible).
+
+    Skipped while tracing: a trace would freeze these Python-level checks into constants (scripted towers keep them).
+    """
+    if torch.jit.is_tracing():
+        return
     if motion.dim() != 3 or motion.shape[2] != feature_dim:
         raise ValueError(f"motion must be (B, T, {feature_dim}), got {list(motion.shape)}")
     if motion.shape[1] > max_frames:
