@@ -18,7 +18,6 @@ def register(subparsers) -> None:
         help="run the gRPC embedding + search service",
         description="Serve EmbeddingService (and SearchService with --milvus) over gRPC, with grpc.health.v1, "
                     "reflection and Prometheus metrics. Flags override the MOTION_RETRIEVAL_* environment variables.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_serve_arguments(parser)
     parser.set_defaults(func=run_serve)

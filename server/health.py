@@ -42,9 +42,8 @@ class HealthReporter:
         status = SERVING if serving else NOT_SERVING
         for service in self._services:
             await self.servicer.set(service, status)
-        if self._serving is not None or not serving:
-            log.log(logging.INFO if serving else logging.WARNING, "health: %s%s",
-                    "SERVING" if serving else "NOT_SERVING", f" ({reason})" if reason else "")
+        level = logging.WARNING if self._serving and not serving else logging.INFO  # losing the backend is news
+        log.log(level, "health: %s%s", "SERVING" if serving else "NOT_SERVING", f" ({reason})" if reason else "")
         self._serving = serving
         if self._metrics is not None:
             self._metrics.backend_ready.set(1 if serving else 0)

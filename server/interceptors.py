@@ -114,8 +114,8 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
                     method,
                     code.name,
                     elapsed * 1e3,
-                    extra={"grpc_method": method, "grpc_code": code.name, "duration_ms": round(elapsed * 1e3, 3),
-                           "peer": context.peer()},
+                    extra={"request_id": request_id, "grpc_method": method, "grpc_code": code.name,
+                           "duration_ms": round(elapsed * 1e3, 3), "peer": context.peer()},
                 )
                 request_id_var.reset(token)
 

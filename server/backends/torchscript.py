@@ -28,6 +28,7 @@ class TorchScriptBackend(EmbeddingBackend):
         self._metrics = metrics
         self._info: RepositoryInfo | None = None
         self._embedder = None
+        self._start_error: Exception | None = None
 
     @property
     def info(self) -> RepositoryInfo:
@@ -38,11 +39,15 @@ class TorchScriptBackend(EmbeddingBackend):
     async def start(self) -> None:
         from motion_retrieval.inference.embedder import TorchScriptEmbedder
 
-        info = load_repository_info(self._repository, require_models=True)
         loop = asyncio.get_running_loop()
         start = time.perf_counter()
-        # Loading the text tower (MiniLM inside) takes seconds: off the loop, so health answers NOT_SERVING meanwhile.
-        self._embedder = await loop.run_in_executor(self._executor, TorchScriptEmbedder, self._repository)
+        try:
+            info = load_repository_info(self._repository, require_models=True)
+            # Loading the text tower (MiniLM inside) takes seconds: off the loop, so health answers NOT_SERVING.
+            self._embedder = await loop.run_in_executor(self._executor, TorchScriptEmbedder, self._repository)
+        except Exception as exc:
+            self._start_error = exc
+            raise
         self._info = info
         log.info("torchscript backend: %s loaded from %s in %.1f s", info.model_id, self._repository,
                  time.perf_counter() - start)
@@ -51,14 +56,17 @@ class TorchScriptBackend(EmbeddingBackend):
         return self._embedder is not None
 
     async def embed_texts(self, texts: Sequence[str], timeout: float) -> np.ndarray:
-        return await self._run("text_encoder", self._embedder.embed_texts, list(texts), timeout)
+        return await self._run("text_encoder", "embed_texts", list(texts), timeout)
 
     async def embed_motions(self, motions: Sequence[np.ndarray], timeout: float) -> np.ndarray:
-        return await self._run("motion_encoder", self._embedder.embed_motions, list(motions), timeout)
+        return await self._run("motion_encoder", "embed_motions", list(motions), timeout)
 
-    async def _run(self, encoder: str, fn, items: list, timeout: float) -> np.ndarray:
+    async def _run(self, encoder: str, method: str, items: list, timeout: float) -> np.ndarray:
         if self._embedder is None:
+            if self._start_error is not None:
+                raise BackendUnavailable(f"the model failed to load: {self._start_error}")
             raise BackendUnavailable("the model is still loading; retry when health reports SERVING")
+        fn = getattr(self._embedder, method)
         loop = asyncio.get_running_loop()
         start = time.perf_counter()
         # A batch that outlives the deadline keeps its worker thread until it finishes (torch cannot be interrupted),

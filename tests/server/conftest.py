@@ -215,3 +215,35 @@ def smpl_joints(humanml3d_sample) -> np.ndarray:
 @pytest.fixture(scope="session")
 def kit_joints(smpl_joints) -> np.ndarray:
     return smpl_to_kit21(smpl_joints)
+
+
+class SlowMotionTower(nn.Module):
+    """The motion tower's signature with a deliberately long computation (about a second on one thread), to test
+    deadlines and that the event loop stays free while a batch runs."""
+
+    def __init__(self, iterations: int = 400):
+        super().__init__()
+        self.iterations = iterations
+        self.weight = nn.Parameter(torch.eye(FEATURE_DIM) * 0.5, requires_grad=False)
+        self.out = nn.Linear(FEATURE_DIM, DIM)
+
+    def forward(self, motion: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = motion * mask.unsqueeze(-1).to(motion.dtype)  # (B, F, 263)
+        for _ in range(self.iterations):
+            h = torch.tanh(h @ self.weight)  # (B, F, 263)
+        return torch.nn.functional.normalize(self.out(h.mean(1)) + 1e-3, dim=-1)  # (B, 256)
+
+
+@pytest.fixture(scope="session")
+def slow_repo(tiny_repo, tmp_path_factory) -> Path:
+    """The tiny repository with a motion_encoder/1/model.pt that takes about a second per call."""
+    import shutil
+
+    from motion_retrieval.export.torchscript import save_torchscript, torchscript_warnings_filtered
+
+    out = tmp_path_factory.mktemp("slow-repo") / "repo"
+    shutil.copytree(tiny_repo, out)
+    with torchscript_warnings_filtered():
+        scripted = torch.jit.script(SlowMotionTower().eval())
+    save_torchscript(scripted, out / "motion_encoder" / "1" / "model.pt")
+    return out

@@ -1,0 +1,105 @@
+"""Prometheus metrics scraped over HTTP, structured logs with the request id, health through the server's life."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from server.api import embedding_pb2, embedding_pb2_grpc
+from server.client import MotionRetrievalClient
+from server.logs import JsonFormatter, RequestIdFilter
+
+EMBED_TEXTS = "/motion_retrieval.v1.EmbeddingService/EmbedTexts"
+EMBED_MOTIONS = "/motion_retrieval.v1.EmbeddingService/EmbedMotions"
+
+
+def _scrape(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def test_metrics_endpoint_counts_calls_codes_latency_and_batches(start_server, features):
+    from motion_retrieval.export.triton_local import free_port
+
+    server = start_server(metrics_port=free_port())
+    port = server.server.metrics_port
+    with MotionRetrievalClient(server.target) as client:
+        client.embed_texts(["a person walks", "someone runs", "jumping"])
+        client.embed_motions([features(50)])
+        with pytest.raises(grpc.RpcError):
+            client.embed_texts([""])
+    samples = _scrape(port)
+    assert samples[f'motion_retrieval_grpc_requests_total{{code="OK",method="{EMBED_TEXTS}"}}'] == 1.0
+    assert samples[f'motion_retrieval_grpc_requests_total{{code="INVALID_ARGUMENT",method="{EMBED_TEXTS}"}}'] == 1.0
+    assert samples[f'motion_retrieval_grpc_requests_total{{code="OK",method="{EMBED_MOTIONS}"}}'] == 1.0
+    assert samples[f'motion_retrieval_grpc_request_duration_seconds_count{{method="{EMBED_TEXTS}"}}'] == 2.0
+    assert samples['motion_retrieval_batch_size_sum{method="EmbedTexts"}'] == 3.0
+    assert samples['motion_retrieval_batch_size_count{method="EmbedMotions"}'] == 1.0
+    assert samples['motion_retrieval_backend_duration_seconds_count{backend="torchscript",encoder="text_encoder"}'] \
+        == 1.0
+    assert samples["motion_retrieval_backend_ready"] == 1.0
+    assert samples["motion_retrieval_grpc_in_flight"] == 0.0
+
+
+def test_access_log_carries_request_id_method_and_code(torchscript_server, caplog):
+    with caplog.at_level(logging.INFO, logger="server.interceptors"):
+        with grpc.insecure_channel(torchscript_server.target) as channel:
+            stub = embedding_pb2_grpc.EmbeddingServiceStub(channel)
+            stub.EmbedTexts(embedding_pb2.EmbedTextsRequest(texts=["walk"]), metadata=(("x-request-id", "abc-1"),),
+                            timeout=10)
+    records = [r for r in caplog.records if getattr(r, "grpc_method", None) == EMBED_TEXTS]
+    assert records, "no access log line for EmbedTexts"
+    record = records[-1]
+    line = json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == "abc-1"
+    assert line["grpc_code"] == "OK" and line["grpc_method"] == EMBED_TEXTS
+    assert line["duration_ms"] > 0 and line["level"] == "INFO"
+
+
+def test_request_id_reaches_log_records_of_the_call(torchscript_server):
+    """Every record logged while handling a call carries its request id (context variable set by the interceptor)."""
+    seen = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            seen.append((record.name, getattr(record, "request_id", None)))
+
+    handler = Capture()
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger("server.interceptors")
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        with grpc.insecure_channel(torchscript_server.target) as channel:
+            embedding_pb2_grpc.EmbeddingServiceStub(channel).GetModelInfo(
+                embedding_pb2.GetModelInfoRequest(), metadata=(("x-request-id", "trace-7"),), timeout=10)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    assert ("server.interceptors", "trace-7") in seen
+
+
+def test_health_serving_after_start_and_not_serving_after_stop(start_server):
+    server = start_server()
+    with grpc.insecure_channel(server.target) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for service in ("", "motion_retrieval.v1.EmbeddingService", "motion_retrieval.v1.SearchService"):
+            status = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10).status
+            assert status == health_pb2.HealthCheckResponse.SERVING
+        watch = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=20)
+        assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+        server.run(server.server.health.shutdown())  # what stop() does first: probes fail while calls drain
+        assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        watch.cancel()
