@@ -4,7 +4,8 @@ Input is joint positions (T, 22, 3) SMPL-22 or (T, 21, 3) KIT-ML, Y-up; ``render
 ((T, 263) -> ``features_to_joints``; (T, 251) KIT-ML) and anything ``data.load`` reads (.bvh, .npz). The figure is
 drawn in a fixed oblique view (30 degrees off the front, camera level with the floor so that the floor is one
 line) so that both depth and side-to-side movement show; the person's left side is drawn in blue, the right in
-red, the spine in black. The strip uses Matplotlib on the Agg backend (no display needed); Pillow draws the GIF.
+red, the spine in black. Pillow draws both (a Matplotlib figure per frame is ~50x slower on a busy CPU and adds
+nothing a stick figure needs); no display is needed.
 """
 
 from __future__ import annotations
@@ -61,11 +62,37 @@ def _check_joints(joints: np.ndarray) -> np.ndarray:
     return joints
 
 
-def _draw(ax, points: np.ndarray, spec, colours: list[str], floor_y: float) -> None:
-    for chain, colour in zip(spec.kinematic_chains, colours):
-        ax.plot(points[list(chain), 0], points[list(chain), 1], color=colour, linewidth=2.2, solid_capstyle="round")
-    ax.scatter(points[:, 0], points[:, 1], s=6, color="#444444", zorder=3)
-    ax.axhline(floor_y, color="#bbbbbb", linewidth=0.8, zorder=0)
+def _font(size: int):
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=size)  # Pillow's bundled FreeType font: no system fonts needed
+
+
+class _Frames:
+    """Screen geometry shared by the strip and the animation: metres -> pixels with the floor at y = 0."""
+
+    def __init__(self, joints: np.ndarray, height_px: int, margin: float = 0.15):
+        self.joints = _check_joints(joints)
+        self.spec = _skeleton_for(self.joints)
+        self.colours = _chain_colours(self.spec)
+        self.screen = project(self.joints)  # (T, J, 2) metres
+        self.floor = min(0.0, float(self.screen[..., 1].min()))  # records are floored at y = 0
+        self.top = float(self.screen[..., 1].max()) + margin
+        self.scale = height_px / (self.top - (self.floor - margin))  # pixels per metre
+        self.height_px = height_px
+
+    def y(self, metres):
+        return (self.top - np.asarray(metres)) * self.scale
+
+    def draw(self, draw, frame: int, x_offset_m: float, x0_px: float) -> None:
+        """Draw ``frame`` with screen x shifted by ``-x_offset_m`` metres, starting at pixel column ``x0_px``."""
+        pixels = np.stack(
+            [(self.screen[frame, :, 0] - x_offset_m) * self.scale + x0_px, self.y(self.screen[frame, :, 1])], axis=-1
+        )  # (J, 2)
+        for chain, colour in zip(self.spec.kinematic_chains, self.colours):
+            draw.line([tuple(pixels[j]) for j in chain], fill=colour, width=3, joint="curve")
+        for x, y in pixels:
+            draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill="#444444")
 
 
 def render_strip(
@@ -74,43 +101,60 @@ def render_strip(
     title: str | None = None,
     num_frames: int = 8,
     fps: float = 20.0,
+    height_px: int = 220,
 ) -> Path:
     """A PNG of ``num_frames`` evenly spaced frames side by side, each labelled with its time; returns the path.
 
-    Each panel is centred on the root so the body stays large; the root path over the take is drawn faintly in
-    every panel, so travel still shows.
+    Each panel is centred on the root so the body stays large; the root's path over the take is drawn faintly on
+    the floor of every panel, so travel still shows.
     """
-    import matplotlib
+    from PIL import Image, ImageDraw
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    joints = _check_joints(joints)
-    spec = _skeleton_for(joints)
-    colours = _chain_colours(spec)
-    screen = project(joints)  # (T, J, 2)
-    frames = np.unique(np.linspace(0, len(joints) - 1, num=max(1, min(num_frames, len(joints)))).round().astype(int))
-    floor_y = min(0.0, float(screen[..., 1].min()))  # records are floored at y = 0
-    half_width = max(0.6, float(np.abs(screen[..., 0] - screen[:, :1, 0]).max()) + 0.1)
-    top = float(screen[..., 1].max()) + 0.1
-    fig, axes = plt.subplots(1, len(frames), figsize=(1.6 * len(frames), 3.4), squeeze=False)
-    for ax, frame in zip(axes[0], frames):
+    frames_view = _Frames(joints, height_px)
+    screen = frames_view.screen
+    count = max(1, min(num_frames, len(screen)))
+    frames = np.unique(np.linspace(0, len(screen) - 1, num=count).round().astype(int))
+    half_width = max(0.45, float(np.abs(screen[..., 0] - screen[:, :1, 0]).max()) + 0.1)  # metres
+    panel_px = int(2 * half_width * frames_view.scale)
+    title_px = 24 if title else 0
+    image = Image.new("RGB", (panel_px * len(frames), height_px + title_px + 18), "white")
+    draw = ImageDraw.Draw(image)
+    font = _font(12)
+    floor_px = frames_view.y(0.0) + title_px
+    for n, frame in enumerate(frames):
+        x0 = n * panel_px
         centre = screen[frame, 0, 0]
-        ax.plot(screen[:, 0, 0] - centre, np.full(len(screen), floor_y), color="#e0e0e0", linewidth=3, zorder=0)
-        _draw(ax, screen[frame] - [centre, 0.0], spec, colours, floor_y)
-        ax.set_xlim(-half_width, half_width)
-        ax.set_ylim(floor_y - 0.1, top)
-        ax.set_aspect("equal")
-        ax.set_title(f"{frame / fps:.1f} s", fontsize=8)
-        ax.axis("off")
+        trail = (screen[:, 0, 0] - centre + half_width) * frames_view.scale + x0
+        draw.line([(x0 + 4, floor_px), (x0 + panel_px - 4, floor_px)], fill="#bbbbbb", width=1)
+        draw.line(
+            [
+                (float(np.clip(trail.min(), x0, x0 + panel_px)), floor_px + 2),
+                (float(np.clip(trail.max(), x0, x0 + panel_px)), floor_px + 2),
+            ],
+            fill="#e0e0e0",
+            width=3,
+        )
+        panel = Image.new("RGB", (panel_px, height_px), "white")
+        frames_view.draw(ImageDraw.Draw(panel), frame, centre - half_width, 0.0)
+        image.paste(panel, (x0, title_px), mask=_non_white(panel))
+        draw.text(
+            (x0 + panel_px / 2, title_px + height_px + 2),
+            f"{frame / fps:.1f} s",
+            fill="#222222",
+            font=font,
+            anchor="ma",
+        )
     if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+        draw.text((image.width / 2, 4), title, fill="#111111", font=_font(14), anchor="ma")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    image.save(path)
     return path
+
+
+def _non_white(image):
+    """A paste mask: the drawn pixels of a white-background panel."""
+    return image.convert("L").point(lambda v: 255 if v < 250 else 0)
 
 
 def render_gif(
@@ -123,35 +167,28 @@ def render_gif(
 ) -> Path:
     """An animated GIF of the motion (every n-th frame so that it plays at most ``max_fps``); returns the path.
 
-    Frames are drawn straight with Pillow (a matplotlib redraw per frame is ~100x slower); the view and colours are
-    the strip's, and the camera is fixed so travel shows as movement across the picture.
+    The camera is fixed, so travel shows as movement across the picture.
     """
     from PIL import Image, ImageDraw
 
-    joints = _check_joints(joints)
-    spec = _skeleton_for(joints)
-    colours = _chain_colours(spec)
-    screen = project(joints)  # (T, J, 2) metres
+    view = _Frames(joints, height_px)
     step = max(1, int(round(fps / max_fps)))
-    margin = 0.15
-    lo_x, hi_x = screen[..., 0].min() - margin, screen[..., 0].max() + margin
-    lo_y, hi_y = min(0.0, screen[..., 1].min()) - margin, screen[..., 1].max() + margin + (0.2 if title else 0.0)
-    scale = height_px / (hi_y - lo_y)  # pixels per metre
-    width_px = max(int((hi_x - lo_x) * scale), height_px // 2)
-    pixels = np.stack([(screen[..., 0] - lo_x) * scale, (hi_y - screen[..., 1]) * scale], axis=-1)  # (T, J, 2)
-    floor = (hi_y - max(0.0, lo_y + margin)) * scale
+    margin = 0.2
+    lo_x, hi_x = view.screen[..., 0].min() - margin, view.screen[..., 0].max() + margin
+    width_px = max(int((hi_x - lo_x) * view.scale), height_px // 2)
+    floor_px = view.y(0.0)
+    font = _font(12)
     images = []
-    for frame in range(0, len(joints), step):
+    for frame in range(0, len(view.screen), step):
         image = Image.new("RGB", (width_px, height_px), "white")
         draw = ImageDraw.Draw(image)
-        draw.line([(0, floor), (width_px, floor)], fill="#bbbbbb", width=1)
-        trail = [tuple(p) for p in pixels[: frame + 1 : step, 0]]
-        if len(trail) > 1:
-            draw.line([(x, floor) for x, _ in trail], fill="#e0e0e0", width=3)
-        for chain, colour in zip(spec.kinematic_chains, colours):
-            draw.line([tuple(pixels[frame, j]) for j in chain], fill=colour, width=3, joint="curve")
+        draw.line([(0, floor_px), (width_px, floor_px)], fill="#bbbbbb", width=1)
+        trail = (view.screen[: frame + 1, 0, 0] - lo_x) * view.scale
+        if frame:
+            draw.line([(float(trail.min()), floor_px + 2), (float(trail.max()), floor_px + 2)], fill="#e0e0e0", width=3)
+        view.draw(draw, frame, lo_x, 0.0)
         label = f"{title}  {frame / fps:.1f} s" if title else f"{frame / fps:.1f} s"
-        draw.text((4, 2), label, fill="#222222")
+        draw.text((4, 2), label, fill="#222222", font=font)
         images.append(image.convert("P", palette=Image.ADAPTIVE, colors=16))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,6 +226,6 @@ def render_file(path: str | os.PathLike, out: str | os.PathLike, title: str | No
     out = Path(out)
     if out.suffix.lower() == ".gif":
         return render_gif(joints, out, title=title, fps=fps)
-    if out.suffix.lower() not in (".png", ".jpg", ".jpeg", ".svg", ".pdf"):
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise MotionDataError(out, "output must end in .png or .gif")
     return render_strip(joints, out, title=title, num_frames=num_frames, fps=fps)
