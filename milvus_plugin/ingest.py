@@ -147,7 +147,8 @@ def ingest_paths(
         if batch:
             _write_batch(batch, store, embedder, summary)
             bar.update(len(batch))
-        store.flush()
+        if summary.ingested:  # a flush seals segments (seconds on a server): only when something was written
+            store.flush()
     finally:
         bar.close()
         summary.seconds = round(time.perf_counter() - started, 3)

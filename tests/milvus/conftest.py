@@ -47,3 +47,16 @@ def store(lite_config, embedder):
 def model_repository(tmp_path_factory) -> Path:
     """A real exported model repository of tiny towers (TorchScript + MiniLM tokenizer), built once per session."""
     return export_tiny_repository(tmp_path_factory.mktemp("milvus-model-repo"))
+
+
+@pytest.fixture(scope="session")
+def milvus_server():
+    """One real Milvus 2.3.5 standalone for every milvus_server test (starts in ~10 s, stopped at the end)."""
+    from milvus_plugin.server_fixture import LocalMilvusServer
+
+    try:
+        import milvus  # noqa: F401
+    except ImportError:
+        pytest.skip("the `milvus` package (a real Milvus standalone) is not installed")
+    with LocalMilvusServer() as server:
+        yield server
