@@ -21,7 +21,7 @@ _VERBS = (
     "stir stop stretch sway swing take throw tiptoe touch turn twirl twist use wait walk wave whirl wind wipe zigzag"
 ).split()
 _DOUBLED = {"run", "jog", "hop", "skip", "step", "clap", "sit", "stop", "drop", "spin", "put", "hit", "get",
-            "zigzag", "jab", "box"}
+            "zigzag", "jab", "box", "stir"}
 _IRREGULAR_THIRD = {"do": "does", "go": "goes", "box": "boxes", "reach": "reaches", "punch": "punches",
                     "stretch": "stretches", "march": "marches", "practice": "practices"}
 _IRREGULAR_GERUND = {"box": "boxing", "tiptoe": "tiptoeing"}
@@ -60,7 +60,7 @@ _CLOSED = {
         "counter-clockwise anti-clockwise again fast"
     ),
     "ADJ": "big energetic full half injured left right moderate normal quick slow steady stiff upper whole seated air "
-           "light",
+           "light brisk quarter",
     "NUM": "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen",
 }
 _POS: dict[str, str] = {w: pos for pos, words in _CLOSED.items() for w in words.split()}
@@ -69,15 +69,17 @@ _NOUN_LEMMAS = {"feet": "foot", "times": "time", "stairs": "stair", "steps": "st
                 "degrees": "degree", "hops": "hop", "jumps": "jump", "bows": "bow", "spins": "spin", "raises": "raise",
                 "skips": "skip", "tiptoes": "tiptoe", "fours": "four", "knees": "knee", "toes": "toe", "hands": "hand",
                 "arms": "arm", "legs": "leg", "heels": "heel", "bends": "bend", "twists": "twist"}
-_NOUN_CONTEXT = {"DET", "NUM", "ADJ"}
+_NOUN_CONTEXT = {"DET", "NUM", "ADJ", "ADP"}
 
 
-def _tag(word: str, previous: str | None) -> tuple[str, str]:
+def _tag(word: str, previous: str | None, previous_word: str | None) -> tuple[str, str]:
     lower = word.lower()
     if lower.isdigit():
         return lower, "NUM"
-    if lower in _VERB_FORMS and previous not in _NOUN_CONTEXT:
-        return _VERB_FORMS[lower], "VERB"
+    if lower in _VERB_FORMS:
+        infinitive = previous_word == "to" and _VERB_FORMS[lower] == lower  # "to touch", "to drink"
+        if infinitive or previous not in _NOUN_CONTEXT:
+            return _VERB_FORMS[lower], "VERB"
     if lower in _POS:
         return lower, _POS[lower]
     if lower in _NOUN_LEMMAS:
@@ -89,11 +91,11 @@ def _tag(word: str, previous: str | None) -> tuple[str, str]:
 
 def pos_tokens(text: str) -> list[str]:
     """HumanML3D-style ``lemma/UPOS`` tokens of a caption (punctuation dropped)."""
-    tokens, previous = [], None
+    tokens, previous, previous_word = [], None, None
     for word in _WORD.findall(text):
-        lemma, pos = _tag(word, previous)
+        lemma, pos = _tag(word, previous, previous_word)
         tokens.append(f"{lemma}/{pos}")
-        previous = pos
+        previous, previous_word = pos, word.lower()
     return tokens
 
 
@@ -108,5 +110,5 @@ _NOUNS = set((
     "foot forehand front golf ground guitar hand head height hello hip human jack jump kick knee leg limp line man "
     "motion mouth object pace pattern person place position punch racket seat shadow shoulder side spot squat stair "
     "step surface swing table tennis time toe torso turn violin waist way woman zag zig zigzag tiptoe lunge bow spin "
-    "hop raise skip"
+    "hop raise skip reverse"
 ).split())
