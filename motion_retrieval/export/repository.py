@@ -30,6 +30,7 @@ from torch import nn
 
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.export import torchscript as ts
+from motion_retrieval.export.towers import MotionTower, TextTower
 from motion_retrieval.export.triton_config import (
     MOTION_MODEL,
     TEXT_MODEL,
@@ -160,8 +161,13 @@ def export_towers(
     options: ServingOptions | None = None,
     real_motions: Sequence[np.ndarray] | None = None,
     write_program: bool = False,
+    text_reference: nn.Module | None = None,
 ) -> ExportResult:
-    """Script + verify both towers, then write the whole repository. ``real_motions``: None = the fixture if present."""
+    """Script + verify both towers, then write the whole repository.
+
+    ``real_motions``: raw (T, 263) motions to verify on besides random ones (None = the HumanML3D fixture when
+    present). ``text_reference``: the eager text tower the scripted one must equal (default ``text_tower``).
+    """
     options = options or ServingOptions()
     out_dir = Path(out_dir)
     tokenizer = TextTokenizer(tokenizer_json, max_text_tokens)
@@ -179,7 +185,8 @@ def export_towers(
     motion_cases = ts.motion_verification_cases(max_frames, feature_dim, mean, std, real_motions)
     text_cases = ts.text_verification_cases(tokenizer)
     motion_script, motion_check = ts.script_and_verify(motion_tower, motion_cases, f"{created_from}: motion tower")
-    text_script, text_check = ts.script_and_verify(text_tower, text_cases, f"{created_from}: text tower")
+    text_script, text_check = ts.script_and_verify(text_tower, text_cases, f"{created_from}: text tower",
+                                                   reference=text_reference)
     for what, script, cases in [("motion", motion_script, motion_cases), ("text", text_script, text_cases)]:
         width = script(*cases[0]).shape[-1]
         if width != dim:
@@ -286,3 +293,89 @@ def read_repository_info(repo: str | os.PathLike, require_models: bool = True) -
             hint = " (model.pt files are built by `motion-retrieval export`)" if file.name == MODEL_FILE else ""
             raise ConfigError(f"{file}: missing from the model repository{hint}")
     return info
+
+
+def export_model(
+    model: nn.Module,
+    mean: np.ndarray,
+    std: np.ndarray,
+    out_dir: str | os.PathLike,
+    *,
+    stats_dataset: str,
+    created_from: str,
+    options: ServingOptions | None = None,
+    real_motions: Sequence[np.ndarray] | None = None,
+    write_program: bool = False,
+) -> ExportResult:
+    """A RetrievalModel (motion_retrieval.models) + motion statistics -> the model repository.
+
+    The frozen language model named by the model config is loaded offline and traced inside the text tower; the
+    scripted text tower is verified against the one with the eager language model.
+    """
+    from motion_retrieval.models.text_backbone import LastHiddenState, TextBackbone
+
+    config = model.config
+    backbone = TextBackbone(config.text.backbone)
+    tokenizer_json = backbone.path / TOKENIZER_FILE
+    example = TextTokenizer(tokenizer_json, config.text.max_tokens).encode(list(ts.VERIFICATION_CAPTIONS))  # padded
+    traced = ts.trace_module(LastHiddenState(backbone.model), tuple(torch.from_numpy(a) for a in example))
+    return export_towers(
+        MotionTower(model.motion_encoder, mean, std),
+        TextTower(traced, model.text_encoder),
+        tokenizer_json,
+        out_dir,
+        dim=config.latent.dim,
+        max_frames=config.motion.max_frames,
+        feature_dim=config.motion.feature_dim,
+        max_text_tokens=config.text.max_tokens,
+        text_backbone=config.text.backbone,
+        stats_dataset=stats_dataset,
+        created_from=created_from,
+        options=options,
+        real_motions=real_motions,
+        write_program=write_program,
+        text_reference=TextTower(LastHiddenState(backbone.model), model.text_encoder),
+    )
+
+
+def choose_stats_dataset(available: Sequence[str], requested: str | None, where: str) -> str:
+    """``requested``, else humanml3d when the run has it (the canonical format), else the run's first dataset."""
+    if not available:
+        raise ConfigError(f"{where}: the run has no feature statistics (stats/<dataset>.npz)")
+    if requested is not None:
+        if requested not in available:
+            raise ConfigError(f"{where}: no statistics for dataset {requested!r}; the run has {sorted(available)}")
+        return requested
+    return "humanml3d" if "humanml3d" in available else list(available)[0]
+
+
+def export_run(
+    run_dir: str | os.PathLike | None,
+    out_dir: str | os.PathLike,
+    stats_dataset: str | None = None,
+    options: ServingOptions | None = None,
+    real_motions: Sequence[np.ndarray] | None = None,
+    write_program: bool = False,
+) -> ExportResult:
+    """A trained run directory (None = the shipped default run) -> the model repository ``out_dir``.
+
+    Refuses (ConfigError) a run that cannot be loaded (missing or mismatched tensors), holds NaN weights, or whose
+    TorchScript towers differ from eager; nothing is written in those cases.
+    """
+    from motion_retrieval.training.run_dir import default_run_dir, load_run
+
+    run_dir = Path(run_dir) if run_dir is not None else Path(default_run_dir())
+    try:
+        loaded = load_run(run_dir)
+    except ConfigError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        raise ConfigError(f"{run_dir}: cannot load the run ({exc})") from exc
+    normalizers = dict(loaded.normalizers)
+    name = choose_stats_dataset(list(normalizers), stats_dataset, str(run_dir))
+    normalizer = normalizers[name]
+    return export_model(
+        loaded.model, np.asarray(normalizer.mean), np.asarray(normalizer.std), out_dir, stats_dataset=name,
+        created_from=_display_path(run_dir), options=options, real_motions=real_motions,
+        write_program=write_program,
+    )

