@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -132,11 +131,6 @@ def read_kitml(
     """Every motion of a KIT-ML folder (or of one split) as SMPL-22 records (dataset "kitml")."""
     folder = KitMLFolder(root, units=units)
     return list(folder.records(split, compute_missing=compute_missing, progress=progress, errors=errors))
-
-
-def iter_kitml(root: str | os.PathLike, split: str | None = None, **options) -> Iterator[MotionRecord]:
-    units = options.pop("units", "auto")
-    return KitMLFolder(root, units=units).records(split, **options)
 
 
 def is_kitml_folder(path: str | os.PathLike) -> bool:
