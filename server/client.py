@@ -134,15 +134,13 @@ class MotionRetrievalClient:
     # -- search -----------------------------------------------------------------------------------------------------
     def search_motions(self, text: str, top_k: int = 10, filters: Mapping[str, Any] | None = None) -> list[dict]:
         """Motions closest to ``text``; ``filters`` keys as MotionFilter (dataset, min_duration, max_duration, fps,
-        tags, source_prefix)."""
+        tags (all of them), tags_any, source_prefix)."""
         request = search_pb2.SearchMotionsRequest(text=text, top_k=top_k, filter=filter_message(filters))
         return [motion_hit_dict(h) for h in self._call(self._search.SearchMotions, request).hits]
 
-    def search_captions(self, motion: np.ndarray, top_k: int = 10, filters: Mapping[str, Any] | None = None
-                        ) -> list[dict]:
+    def search_captions(self, motion: np.ndarray, top_k: int = 10) -> list[dict]:
         """Captions closest to a (T, 263) motion."""
-        request = search_pb2.SearchCaptionsRequest(motion=features_message(motion), top_k=top_k,
-                                                   filter=filter_message(filters))
+        request = search_pb2.SearchCaptionsRequest(motion=features_message(motion), top_k=top_k)
         return [caption_hit_dict(h) for h in self._call(self._search.SearchCaptions, request).hits]
 
     def similar_motions(self, motion: np.ndarray | None = None, *, motion_id: str | None = None, top_k: int = 10,
@@ -162,15 +160,16 @@ class MotionRetrievalClient:
         captions, source, tags, split) to the service; returns the per-item summary."""
         requests = (search_pb2.IngestMotionsRequest(item=motion_item(r)) for r in records)
         response = self._call(self._search.IngestMotions, requests, timeout=timeout)
-        return {
-            "received": response.received, "ingested": response.ingested, "failed": response.failed,
-            "motion_rows": response.motion_rows, "caption_rows": response.caption_rows,
-            "errors": [{"index": e.index, "id": e.id, "message": e.message} for e in response.errors],
-        }
+        summary = {field.name: getattr(response, field.name) for field in response.DESCRIPTOR.fields
+                   if field.name != "errors"}
+        summary["errors"] = [{"index": e.index, "id": e.id, "message": e.message} for e in response.errors]
+        return summary
 
-    def delete(self, ids: Sequence[str]) -> int:
-        """Delete motions by id; returns the motion rows removed."""
-        return int(self._call(self._search.DeleteMotions, search_pb2.DeleteMotionsRequest(ids=list(ids))).deleted)
+    def delete(self, ids: Sequence[str] = (), names: Sequence[str] = ()) -> int:
+        """Delete motions by row id (hit ``id``) and/or record id (``name``, with all its windows); returns the
+        motion rows removed."""
+        request = search_pb2.DeleteMotionsRequest(ids=list(ids), names=list(names))
+        return int(self._call(self._search.DeleteMotions, request).deleted)
 
     def collection_stats(self) -> dict[str, Any]:
         stats = self._call(self._search.GetCollectionStats, search_pb2.GetCollectionStatsRequest())
@@ -197,8 +196,9 @@ def filter_message(filters: Mapping[str, Any] | None) -> search_pb2.MotionFilter
 
 
 def motion_hit_dict(hit: search_pb2.MotionHit) -> dict[str, Any]:
-    return {"id": hit.id, "score": hit.score, "dataset": hit.dataset, "source": hit.source, "start": hit.start,
-            "end": hit.end, "fps": hit.fps, "tags": list(hit.tags), "captions": list(hit.captions)}
+    return {"id": hit.id, "name": hit.name, "score": hit.score, "dataset": hit.dataset, "source": hit.source,
+            "start": hit.start, "end": hit.end, "duration": hit.duration, "fps": hit.fps,
+            "num_frames": hit.num_frames, "tags": list(hit.tags), "captions": list(hit.captions)}
 
 
 def caption_hit_dict(hit: search_pb2.CaptionHit) -> dict[str, Any]:
@@ -231,5 +231,5 @@ def motion_item(record: Any) -> search_pb2.MotionItem:
     return search_pb2.MotionItem(
         id=str(_get(record, "id")), dataset=str(_get(record, "dataset", "") or ""), motion=motion, captions=captions,
         source=str(_get(record, "source", "") or ""), tags=list(_get(record, "tags", None) or ()),
-        split=str(_get(record, "split", "") or ""),
+        split=str(_get(record, "split", "") or ""), start=float(_get(record, "start", 0.0) or 0.0),
     )

@@ -39,7 +39,7 @@ class ServeConfig:
     triton_url: str = "localhost:8001"  # Triton's gRPC endpoint, for backend "triton"
     milvus_uri: str | None = None  # Milvus server URI or Milvus Lite file; None disables SearchService
     milvus_token: str | None = None
-    collection_prefix: str = "motion_retrieval"  # Milvus collections are "<prefix>_..._<model id>"
+    collection_prefix: str = ""  # Milvus collections are "[<prefix>_]motions_<model id>" (as `motion-retrieval ingest`)
     host: str = "0.0.0.0"
     port: int = 50051  # 0 picks a free port (tests)
     metrics_port: int = 9090  # Prometheus /metrics over HTTP; 0 disables it
@@ -114,7 +114,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"Milvus URI or Milvus Lite file; enables SearchService [{env['milvus_uri']}]")
     add("--milvus-token", metavar="TOKEN", help=f"Milvus token [{env['milvus_token']}]")
     add("--collection-prefix", metavar="NAME",
-        help=f"Milvus collection name prefix [{env['collection_prefix']}; default: motion_retrieval]")
+        help=f"Milvus collection name prefix [{env['collection_prefix']}; default: none]")
     add("--host", help=f"address to listen on [{env['host']}; default: 0.0.0.0]")
     add("--port", type=int, metavar="N", help=f"gRPC port, 0 = any free port [{env['port']}; default: 50051]")
     add("--metrics-port", type=int, metavar="N",

@@ -9,20 +9,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class MotionFilter(_message.Message):
-    __slots__ = ("dataset", "min_duration", "max_duration", "fps", "tags", "source_prefix")
+    __slots__ = ("dataset", "min_duration", "max_duration", "fps", "tags", "source_prefix", "tags_any")
     DATASET_FIELD_NUMBER: _ClassVar[int]
     MIN_DURATION_FIELD_NUMBER: _ClassVar[int]
     MAX_DURATION_FIELD_NUMBER: _ClassVar[int]
     FPS_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    TAGS_ANY_FIELD_NUMBER: _ClassVar[int]
     dataset: str
     min_duration: float
     max_duration: float
     fps: float
     tags: _containers.RepeatedScalarFieldContainer[str]
     source_prefix: str
-    def __init__(self, dataset: _Optional[str] = ..., min_duration: _Optional[float] = ..., max_duration: _Optional[float] = ..., fps: _Optional[float] = ..., tags: _Optional[_Iterable[str]] = ..., source_prefix: _Optional[str] = ...) -> None: ...
+    tags_any: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, dataset: _Optional[str] = ..., min_duration: _Optional[float] = ..., max_duration: _Optional[float] = ..., fps: _Optional[float] = ..., tags: _Optional[_Iterable[str]] = ..., source_prefix: _Optional[str] = ..., tags_any: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SearchMotionsRequest(_message.Message):
     __slots__ = ("text", "top_k", "filter")
@@ -35,7 +37,7 @@ class SearchMotionsRequest(_message.Message):
     def __init__(self, text: _Optional[str] = ..., top_k: _Optional[int] = ..., filter: _Optional[_Union[MotionFilter, _Mapping]] = ...) -> None: ...
 
 class MotionHit(_message.Message):
-    __slots__ = ("id", "score", "dataset", "source", "start", "end", "fps", "tags", "captions")
+    __slots__ = ("id", "score", "dataset", "source", "start", "end", "fps", "tags", "captions", "name", "duration", "num_frames")
     ID_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +47,9 @@ class MotionHit(_message.Message):
     FPS_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     CAPTIONS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    NUM_FRAMES_FIELD_NUMBER: _ClassVar[int]
     id: str
     score: float
     dataset: str
@@ -54,7 +59,10 @@ class MotionHit(_message.Message):
     fps: float
     tags: _containers.RepeatedScalarFieldContainer[str]
     captions: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., dataset: _Optional[str] = ..., source: _Optional[str] = ..., start: _Optional[float] = ..., end: _Optional[float] = ..., fps: _Optional[float] = ..., tags: _Optional[_Iterable[str]] = ..., captions: _Optional[_Iterable[str]] = ...) -> None: ...
+    name: str
+    duration: float
+    num_frames: int
+    def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., dataset: _Optional[str] = ..., source: _Optional[str] = ..., start: _Optional[float] = ..., end: _Optional[float] = ..., fps: _Optional[float] = ..., tags: _Optional[_Iterable[str]] = ..., captions: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ..., duration: _Optional[float] = ..., num_frames: _Optional[int] = ...) -> None: ...
 
 class SearchMotionsResponse(_message.Message):
     __slots__ = ("hits", "model_id")
@@ -65,14 +73,12 @@ class SearchMotionsResponse(_message.Message):
     def __init__(self, hits: _Optional[_Iterable[_Union[MotionHit, _Mapping]]] = ..., model_id: _Optional[str] = ...) -> None: ...
 
 class SearchCaptionsRequest(_message.Message):
-    __slots__ = ("motion", "top_k", "filter")
+    __slots__ = ("motion", "top_k")
     MOTION_FIELD_NUMBER: _ClassVar[int]
     TOP_K_FIELD_NUMBER: _ClassVar[int]
-    FILTER_FIELD_NUMBER: _ClassVar[int]
     motion: _common_pb2.Motion
     top_k: int
-    filter: MotionFilter
-    def __init__(self, motion: _Optional[_Union[_common_pb2.Motion, _Mapping]] = ..., top_k: _Optional[int] = ..., filter: _Optional[_Union[MotionFilter, _Mapping]] = ...) -> None: ...
+    def __init__(self, motion: _Optional[_Union[_common_pb2.Motion, _Mapping]] = ..., top_k: _Optional[int] = ...) -> None: ...
 
 class CaptionHit(_message.Message):
     __slots__ = ("text", "score", "motion_id", "dataset")
@@ -117,7 +123,7 @@ class Caption(_message.Message):
     def __init__(self, text: _Optional[str] = ..., start: _Optional[float] = ..., end: _Optional[float] = ...) -> None: ...
 
 class MotionItem(_message.Message):
-    __slots__ = ("id", "dataset", "motion", "captions", "source", "tags", "split")
+    __slots__ = ("id", "dataset", "motion", "captions", "source", "tags", "split", "start")
     ID_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
     MOTION_FIELD_NUMBER: _ClassVar[int]
@@ -125,6 +131,7 @@ class MotionItem(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     SPLIT_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
     id: str
     dataset: str
     motion: _common_pb2.Motion
@@ -132,7 +139,8 @@ class MotionItem(_message.Message):
     source: str
     tags: _containers.RepeatedScalarFieldContainer[str]
     split: str
-    def __init__(self, id: _Optional[str] = ..., dataset: _Optional[str] = ..., motion: _Optional[_Union[_common_pb2.Motion, _Mapping]] = ..., captions: _Optional[_Iterable[_Union[Caption, _Mapping]]] = ..., source: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., split: _Optional[str] = ...) -> None: ...
+    start: float
+    def __init__(self, id: _Optional[str] = ..., dataset: _Optional[str] = ..., motion: _Optional[_Union[_common_pb2.Motion, _Mapping]] = ..., captions: _Optional[_Iterable[_Union[Caption, _Mapping]]] = ..., source: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., split: _Optional[str] = ..., start: _Optional[float] = ...) -> None: ...
 
 class IngestMotionsRequest(_message.Message):
     __slots__ = ("item",)
@@ -151,26 +159,32 @@ class IngestError(_message.Message):
     def __init__(self, index: _Optional[int] = ..., id: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class IngestMotionsResponse(_message.Message):
-    __slots__ = ("received", "ingested", "failed", "motion_rows", "caption_rows", "errors")
+    __slots__ = ("received", "accepted", "failed", "windows", "written", "unchanged", "caption_rows", "errors")
     RECEIVED_FIELD_NUMBER: _ClassVar[int]
-    INGESTED_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
-    MOTION_ROWS_FIELD_NUMBER: _ClassVar[int]
+    WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
     CAPTION_ROWS_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
     received: int
-    ingested: int
+    accepted: int
     failed: int
-    motion_rows: int
+    windows: int
+    written: int
+    unchanged: int
     caption_rows: int
     errors: _containers.RepeatedCompositeFieldContainer[IngestError]
-    def __init__(self, received: _Optional[int] = ..., ingested: _Optional[int] = ..., failed: _Optional[int] = ..., motion_rows: _Optional[int] = ..., caption_rows: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[IngestError, _Mapping]]] = ...) -> None: ...
+    def __init__(self, received: _Optional[int] = ..., accepted: _Optional[int] = ..., failed: _Optional[int] = ..., windows: _Optional[int] = ..., written: _Optional[int] = ..., unchanged: _Optional[int] = ..., caption_rows: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[IngestError, _Mapping]]] = ...) -> None: ...
 
 class DeleteMotionsRequest(_message.Message):
-    __slots__ = ("ids",)
+    __slots__ = ("ids", "names")
     IDS_FIELD_NUMBER: _ClassVar[int]
+    NAMES_FIELD_NUMBER: _ClassVar[int]
     ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ..., names: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DeleteMotionsResponse(_message.Message):
     __slots__ = ("deleted",)
@@ -183,17 +197,23 @@ class GetCollectionStatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class CollectionStats(_message.Message):
-    __slots__ = ("motion_collection", "caption_collection", "motion_rows", "caption_rows", "model_id", "dim")
+    __slots__ = ("motion_collection", "caption_collection", "motion_rows", "caption_rows", "model_id", "dim", "milvus", "server_version", "index")
     MOTION_COLLECTION_FIELD_NUMBER: _ClassVar[int]
     CAPTION_COLLECTION_FIELD_NUMBER: _ClassVar[int]
     MOTION_ROWS_FIELD_NUMBER: _ClassVar[int]
     CAPTION_ROWS_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     DIM_FIELD_NUMBER: _ClassVar[int]
+    MILVUS_FIELD_NUMBER: _ClassVar[int]
+    SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
     motion_collection: str
     caption_collection: str
     motion_rows: int
     caption_rows: int
     model_id: str
     dim: int
-    def __init__(self, motion_collection: _Optional[str] = ..., caption_collection: _Optional[str] = ..., motion_rows: _Optional[int] = ..., caption_rows: _Optional[int] = ..., model_id: _Optional[str] = ..., dim: _Optional[int] = ...) -> None: ...
+    milvus: str
+    server_version: str
+    index: str
+    def __init__(self, motion_collection: _Optional[str] = ..., caption_collection: _Optional[str] = ..., motion_rows: _Optional[int] = ..., caption_rows: _Optional[int] = ..., model_id: _Optional[str] = ..., dim: _Optional[int] = ..., milvus: _Optional[str] = ..., server_version: _Optional[str] = ..., index: _Optional[str] = ...) -> None: ...

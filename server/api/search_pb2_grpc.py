@@ -100,7 +100,7 @@ class SearchServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteMotions(self, request, context):
-        """Deletes motions (and their windows and captions) by id; at most Limits.max_delete_ids ids.
+        """Deletes motions (and their captions) by row id or record id; at most Limits.max_delete_ids of them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

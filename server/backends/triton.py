@@ -86,11 +86,25 @@ class TritonBackend(EmbeddingBackend):
             return False
 
     async def embed_texts(self, texts: Sequence[str], timeout: float) -> np.ndarray:
-        input_ids, attention_mask = self._tokenizer.encode(list(texts))  # (B, L) each
+        return await self._in_chunks(self._embed_texts, list(texts), timeout)
+
+    async def embed_motions(self, motions: Sequence[np.ndarray], timeout: float) -> np.ndarray:
+        return await self._in_chunks(self._embed_motions, list(motions), timeout)
+
+    async def _in_chunks(self, embed, items: list, timeout: float) -> np.ndarray:
+        """Batches beyond the models' max_batch_size (config.pbtxt) go as concurrent requests, which Triton's
+        dynamic batcher schedules together."""
+        step = self.info.serving.max_batch_size
+        chunks = [items[i:i + step] for i in range(0, len(items), step)]
+        parts = await asyncio.gather(*(embed(chunk, timeout) for chunk in chunks))
+        return np.concatenate(parts)  # (N, dim)
+
+    async def _embed_texts(self, texts: list[str], timeout: float) -> np.ndarray:
+        input_ids, attention_mask = self._tokenizer.encode(texts)  # (B, L) each
         inputs = [_input("INPUT_IDS__0", input_ids, "INT64"), _input("ATTENTION_MASK__1", attention_mask, "INT64")]
         return await self._infer(TEXT_MODEL, inputs, timeout)
 
-    async def embed_motions(self, motions: Sequence[np.ndarray], timeout: float) -> np.ndarray:
+    async def _embed_motions(self, motions: list[np.ndarray], timeout: float) -> np.ndarray:
         motion, mask = pad_motions(motions, max_frames=self.info.max_frames)  # (B, 200, 263), (B, 200)
         inputs = [_input("MOTION__0", motion, "FP32"), _input("MASK__1", mask, "BOOL")]
         return await self._infer(MOTION_MODEL, inputs, timeout)

@@ -151,6 +151,14 @@ def torchscript_server(tiny_repo):
         yield server
 
 
+@pytest.fixture(scope="module")
+def search_server(tiny_repo, tmp_path_factory):
+    """The service with SearchService over a fresh Milvus Lite file."""
+    db = tmp_path_factory.mktemp("milvus") / "search.db"
+    with ServerThread(make_config(tiny_repo, milvus_uri=str(db))) as server:
+        yield server
+
+
 @pytest.fixture()
 def client(torchscript_server):
     with MotionRetrievalClient(torchscript_server.target, timeout=30.0) as client:

@@ -1,0 +1,83 @@
+"""The service over the real bundled tritonserver: same embeddings as in process, and Triton going away and coming
+back (UNAVAILABLE after bounded retries, health NOT_SERVING, then SERVING again; no crash, no hang)."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from server.client import MotionRetrievalClient
+
+pytestmark = pytest.mark.triton
+
+CAPTIONS = ["a person walks forward and turns around", "someone jumps twice", "waving"]
+
+
+@pytest.fixture(scope="module")
+def triton(tiny_repo):
+    pytest.importorskip("pytriton", reason="needs the tritonserver bundled in nvidia-pytriton")
+    from motion_retrieval.export.triton_local import LocalTriton
+
+    server = LocalTriton(tiny_repo, num_threads=1)
+    with server:
+        yield server
+    server.stop()
+
+
+def _health(target: str) -> int:
+    with grpc.insecure_channel(target) as channel:
+        return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5).status
+
+
+def _wait_health(target: str, status: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _health(target) == status:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"health did not become {health_pb2.HealthCheckResponse.ServingStatus.Name(status)}")
+
+
+def test_triton_backend_matches_in_process(start_server, triton, embedder, features):
+    server = start_server(backend="triton", triton_url=triton.urls.grpc)
+    _wait_health(server.target, health_pb2.HealthCheckResponse.SERVING)
+    motions = [features(40, 1), features(200, 2), features(260, 3)]
+    with MotionRetrievalClient(server.target) as client:
+        info = client.model_info()
+        assert (info["backend"], info["model_id"]) == ("triton", embedder.model_id)
+        np.testing.assert_allclose(client.embed_texts(CAPTIONS), embedder.embed_texts(CAPTIONS), atol=1e-5)
+        np.testing.assert_allclose(client.embed_motions(motions), embedder.embed_motions(motions), atol=1e-5)
+
+
+def test_triton_restart_unavailable_then_serving_again(start_server, triton, features):
+    from motion_retrieval.export.triton_local import LocalTriton
+
+    server = start_server(backend="triton", triton_url=triton.urls.grpc, triton_retries=3)
+    _wait_health(server.target, health_pb2.HealthCheckResponse.SERVING)
+    ports = dict(grpc_port=triton.grpc_port, http_port=triton.http_port, metrics_port=triton.metrics_port)
+    with MotionRetrievalClient(server.target, timeout=20) as client:
+        assert client.embed_texts(["walk"]).shape == (1, 256)
+
+        triton.stop()  # SIGTERM to the real tritonserver
+        _wait_health(server.target, health_pb2.HealthCheckResponse.NOT_SERVING)
+        with pytest.raises(grpc.RpcError) as caught:
+            client.embed_texts(["walk"])
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "after 3 attempts" in caught.value.details()
+        with MotionRetrievalClient(server.target, timeout=0.15) as hurried, pytest.raises(grpc.RpcError) as caught:
+            hurried.embed_texts(["walk"])  # the retries' backoff would outlast this deadline: it is honoured
+        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+        restarted = LocalTriton(triton.repo, num_threads=1, **ports)
+        try:
+            restarted.start()
+            restarted.wait_ready()
+            _wait_health(server.target, health_pb2.HealthCheckResponse.SERVING)
+            assert client.embed_texts(["walk"]).shape == (1, 256)
+            assert client.embed_motions([features(50)]).shape == (1, 256)
+        finally:
+            restarted.stop()
