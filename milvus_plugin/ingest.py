@@ -157,6 +157,59 @@ def ingest_paths(
     return summary
 
 
+def ingest_records(
+    records: Iterable[MotionRecord],
+    store: MotionStore,
+    embedder,
+    *,
+    batch_size: int = 64,
+    window_seconds: float = 10.0,
+    stride_seconds: float = 5.0,
+    windower: Windower | None = None,
+) -> IngestSummary:
+    """Ingest records already in memory (the gRPC service's IngestMotions stream) like :func:`ingest_paths`: the
+    same windows, stable keys, content hashes and idempotent upserts. A record's ``source`` is kept as given (it
+    is what delete-by-source and filters see); an empty one becomes ``"<dataset>/<id>"``. Records are consumed
+    lazily, so a stream is never held in memory whole. (Added for server/servicers/search.py.)
+    """
+    if embedder.model_id != store.model_id or int(embedder.dim) != store.dim:
+        raise ConfigError(
+            f"the embedder is model {embedder.model_id!r} ({embedder.dim}-d) but the store is for "
+            f"{store.model_id!r} ({store.dim}-d)"
+        )
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+    windower = windower or _default_windower()
+    summary = IngestSummary(model_id=store.model_id, collection=store.names.motions)
+    started = time.perf_counter()
+    batch: list[_Pending] = []
+    try:
+        for record in records:
+            summary.records += 1
+            source = record.source or f"{record.dataset}/{record.id}"
+            try:
+                windows = windower(record, max_seconds=window_seconds, stride_seconds=stride_seconds)
+            except MotionDataError as exc:
+                summary.skipped.append(SkippedItem(f"{source}#{record.id}", exc.problem))
+                continue
+            for window in windows:
+                pending = _prepare(window, source, summary)
+                if pending is None:
+                    continue
+                summary.windows += 1
+                batch.append(pending)
+                if len(batch) >= batch_size:
+                    _write_batch(batch, store, embedder, summary)
+                    batch = []
+        if batch:
+            _write_batch(batch, store, embedder, summary)
+        if summary.ingested:
+            store.flush()
+    finally:
+        summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
 # ----------------------------------------------------------------------------------------------- reading
 def _pending_motions(
     paths: Sequence[str | os.PathLike],
