@@ -30,7 +30,7 @@ from torch import nn
 
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.export import torchscript as ts
-from motion_retrieval.export.towers import MotionTower, TextTower
+from motion_retrieval.export.towers import BertLastHiddenState, MotionTower, TextTower
 from motion_retrieval.export.triton_config import (
     MOTION_MODEL,
     TEXT_MODEL,
@@ -191,6 +191,11 @@ def export_towers(
         width = script(*cases[0]).shape[-1]
         if width != dim:
             raise ConfigError(f"{created_from}: the {what} tower returns {width}-d embeddings, expected {dim}")
+        pinned = ts.pinned_devices(script)
+        if pinned and options.instance_kind == "KIND_GPU":
+            raise ConfigError(f"{created_from}: the {what} tower's TorchScript is pinned to device(s) {pinned} (a "
+                              "trace through code that names devices) and would fail on Triton's GPU instances; "
+                              "export with --instance-kind cpu, or make the module scriptable")
 
     description = {
         "dim": dim, "max_frames": max_frames, "feature_dim": feature_dim, "max_text_tokens": max_text_tokens,
@@ -314,11 +319,15 @@ def export_model(
     """
     from motion_retrieval.models.text_backbone import LastHiddenState, TextBackbone
 
+    options = options or ServingOptions()
     config = model.config
     backbone = TextBackbone(config.text.backbone)
     tokenizer_json = backbone.path / TOKENIZER_FILE
     example = TextTokenizer(tokenizer_json, config.text.max_tokens).encode(list(ts.VERIFICATION_CAPTIONS))  # padded
-    traced = ts.trace_module(LastHiddenState(backbone.model), tuple(torch.from_numpy(a) for a in example))
+    # BERT-family models get a wrapper whose trace runs on any device; others are traced through transformers'
+    # forward, which pins the trace to this machine's device (checked below).
+    wrapper = BertLastHiddenState if BertLastHiddenState.supports(backbone.model) else LastHiddenState
+    traced = ts.trace_module(wrapper(backbone.model), tuple(torch.from_numpy(a) for a in example))
     return export_towers(
         MotionTower(model.motion_encoder, mean, std),
         TextTower(traced, model.text_encoder),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -104,6 +105,16 @@ def check_finite_weights(module: nn.Module, what: str) -> None:
     for name, tensor in list(module.named_parameters()) + list(module.named_buffers()):
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise ConfigError(f"{what}: weight {name!r} contains NaN or inf; refusing to export a broken model")
+
+
+def pinned_devices(module: torch.jit.ScriptModule) -> list[str]:
+    """Devices written into the TorchScript code as constants (a trace records ``device=x.device`` as the device
+    it ran on). A model with any cannot run anywhere else, e.g. CPU-traced code on Triton's GPU instances."""
+    found = set()
+    for submodule in module.modules():
+        code = getattr(submodule, "code", "") if isinstance(submodule, torch.jit.ScriptModule) else ""
+        found.update(re.findall(r'torch\.device\("([^"]+)"\)', code))
+    return sorted(found)
 
 
 @dataclass

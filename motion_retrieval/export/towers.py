@@ -59,3 +59,30 @@ class TextTower(nn.Module):
         states = self.backbone(input_ids, attention_mask)  # (B, L, D)
         mu, _logvar = self.text_encoder(states, attention_mask > 0)  # (B, dim)
         return F.normalize(mu, p=2.0, dim=-1)
+
+
+class BertLastHiddenState(nn.Module):
+    """``forward(input_ids, attention_mask) -> last_hidden_state`` of a BERT-family encoder, traceable for any device.
+
+    transformers' own forward builds its attention mask with ``arange(..., device=attention_mask.device)``, which a
+    trace records as a constant: the export machine's CPU, and the traced model then fails on a GPU. Here the
+    additive mask is derived from the inputs only (``type_as`` keeps the dtype dynamic too, for half precision).
+    -1e4 instead of the dtype's minimum: it fits in float16, and exp(-1e4) is exactly 0 in float32 as well.
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.embeddings = model.embeddings
+        self.encoder = model.encoder
+
+    @staticmethod
+    def supports(model: nn.Module) -> bool:
+        config = getattr(model, "config", None)
+        return (getattr(config, "model_type", None) in ("bert", "roberta", "xlm-roberta")
+                and not getattr(config, "is_decoder", False)
+                and hasattr(model, "embeddings") and hasattr(model, "encoder"))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.embeddings(input_ids=input_ids)  # (B, L, D)
+        padding = (attention_mask == 0)[:, None, None, :].type_as(hidden)  # (B, 1, 1, L), 1 on padded tokens
+        return self.encoder(hidden, attention_mask=padding * -1e4).last_hidden_state  # (B, L, D)

@@ -9,7 +9,7 @@ from torch import nn
 
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.export import torchscript as ts
-from motion_retrieval.export.towers import MotionTower, TextTower
+from motion_retrieval.export.towers import BertLastHiddenState, MotionTower, TextTower
 from motion_retrieval.inference.preprocess import pad_motions
 from motion_retrieval.inference.tokenizer import TextTokenizer
 
@@ -63,7 +63,7 @@ def test_project_motion_encoders_script_and_ignore_padding(kind, humanml3d_sampl
 
 
 def test_real_minilm_text_tower_traces_and_equals_eager(tokenizer_json):
-    """The frozen MiniLM traced inside the text tower equals the eager transformers model on real captions."""
+    """The frozen MiniLM, traced device-neutrally inside the text tower, equals eager transformers on real captions."""
     text_backbone = pytest.importorskip("motion_retrieval.models.text_backbone")
     factory = pytest.importorskip("motion_retrieval.models.factory")
     from transformers import AutoModel
@@ -73,7 +73,8 @@ def test_real_minilm_text_tower_traces_and_equals_eager(tokenizer_json):
     lm = AutoModel.from_pretrained(str(tokenizer_json.parent), local_files_only=True).eval()
     tokenizer = TextTokenizer(tokenizer_json, 32)
     example = tuple(torch.from_numpy(a) for a in tokenizer.encode(list(ts.VERIFICATION_CAPTIONS)))
-    traced = ts.trace_module(text_backbone.LastHiddenState(lm), example)
+    traced = ts.trace_module(BertLastHiddenState(lm), example)
+    assert ts.pinned_devices(traced) == []  # runs on Triton's GPU instances too
     eager = TextTower(text_backbone.LastHiddenState(lm), model.text_encoder)
     captions = list(ts.VERIFICATION_CAPTIONS) + ["A man KICKS with his left leg, twice!", "run"]
     cases = ts.text_verification_cases(tokenizer, captions)
@@ -110,6 +111,16 @@ def test_nan_weights_are_refused(make_towers):
     cases = ts.motion_verification_cases(200, 263, np.zeros(263, np.float32), np.ones(263, np.float32))
     with pytest.raises(ConfigError, match=r"encoder\.frame\.weight.*NaN"):
         ts.script_and_verify(motion_tower, cases, "motion")
+
+
+def test_a_trace_through_transformers_forward_is_pinned_to_the_cpu(tokenizer_json):
+    """Why BertLastHiddenState exists: transformers' own forward traces with device constants."""
+    text_backbone = pytest.importorskip("motion_retrieval.models.text_backbone")
+    from transformers import AutoModel
+
+    lm = AutoModel.from_pretrained(str(tokenizer_json.parent), local_files_only=True).eval()
+    example = tuple(torch.from_numpy(a) for a in TextTokenizer(tokenizer_json, 16).encode(["a man runs", "jump"]))
+    assert ts.pinned_devices(ts.trace_module(text_backbone.LastHiddenState(lm), example)) == ["cpu"]
 
 
 def test_only_torchscript_deprecations_are_filtered(make_towers, tmp_path):
