@@ -16,6 +16,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from server.api import embedding_pb2, embedding_pb2_grpc, search_pb2, search_pb2_grpc
@@ -25,8 +26,8 @@ from server.config import ServeConfig
 from server.health import HealthReporter
 from server.interceptors import ObservabilityInterceptor
 from server.metrics import ServiceMetrics
+from server.servicers.disabled import DisabledSearchServicer
 from server.servicers.embedding import EmbeddingServicer
-from server.servicers.search import DisabledSearchServicer
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,6 @@ class MotionRetrievalServer:
             search_pb2_grpc.add_SearchServiceServicer_to_server(self._search, server)
         else:
             search_pb2_grpc.add_SearchServiceServicer_to_server(DisabledSearchServicer(), server)
-        from grpc_health.v1 import health_pb2, health_pb2_grpc
-
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, server)
         reflection.enable_server_reflection(
             [EMBEDDING_SERVICE, SEARCH_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -31,7 +32,7 @@ class MotionRetrievalClient:
         if server_name:
             options.append(("grpc.ssl_target_name_override", server_name))
         if tls_ca is not None:
-            ca = tls_ca if isinstance(tls_ca, bytes) else open(tls_ca, "rb").read()  # noqa: SIM115
+            ca = tls_ca if isinstance(tls_ca, bytes) else Path(tls_ca).read_bytes()
             self._channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=ca), options)
         else:
             self._channel = grpc.insecure_channel(target, options)

@@ -1,5 +1,5 @@
 """SearchService over the Milvus plugin (milvus_plugin): text -> motions, motion -> captions, motion -> motions,
-streaming ingest, delete, stats. Without --milvus every call answers FAILED_PRECONDITION.
+streaming ingest, delete, stats. Without --milvus, server.servicers.disabled answers instead.
 
 Milvus calls are blocking (pymilvus), so they run on a small thread pool; the embeddings they need come from the
 service's own backend through :class:`BackendEmbedder`, so search and ingest use exactly the served model.
@@ -34,22 +34,9 @@ from server.validation import RequestError, check_text, check_top_k, decode_moti
 
 log = logging.getLogger(__name__)
 
-DISABLED_MESSAGE = (
-    "search is disabled on this server: start it with --milvus URI (a Milvus server URL such as http://host:19530 "
-    "or a Milvus Lite file ending in .db), or set MOTION_RETRIEVAL_MILVUS_URI"
-)
 MAX_REPORTED_ERRORS = 100
 _QUEUE_DEPTH = 256  # ingest items decoded ahead of the Milvus writer
 _END = object()
-
-
-class DisabledSearchServicer(search_pb2_grpc.SearchServiceServicer):
-    """Registered when no Milvus is configured, so callers get an actionable status instead of UNIMPLEMENTED."""
-
-    async def _refuse(self, request_or_iterator, context):
-        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, DISABLED_MESSAGE)
-
-    SearchMotions = SearchCaptions = SimilarMotions = IngestMotions = DeleteMotions = GetCollectionStats = _refuse
 
 
 class BackendEmbedder:
