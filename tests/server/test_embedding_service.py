@@ -99,3 +99,24 @@ def test_search_without_milvus_says_how_to_enable_it(torchscript_server, method)
             getattr(stub, method)(requests[method], timeout=10)
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "--milvus" in caught.value.details()
+
+
+def test_client_is_an_embedder_for_milvus_plugin(client, embedder, tmp_path):
+    """milvus_plugin can ingest and search through the service: the client satisfies the Embedder protocol."""
+    from milvus_plugin.connection import MilvusConfig
+    from milvus_plugin.ingest import ingest_records
+    from milvus_plugin.search import MotionSearch
+    from milvus_plugin.store import MotionStore
+    from motion_retrieval.data.record import Caption, MotionRecord
+    from motion_retrieval.inference.embedder import Embedder
+
+    assert isinstance(client, Embedder)
+    assert (client.model_id, client.dim) == (embedder.model_id, embedder.dim)
+    rng = np.random.default_rng(0)
+    records = [MotionRecord(id=f"m{i}", dataset="test", fps=20.0, features=rng.normal(size=(50, 263)).astype("f4"),
+                            joints=None, captions=[Caption(f"a person moves {i}")], source=f"/x/m{i}.npy")
+               for i in range(3)]
+    with MotionStore.open(MilvusConfig(uri=str(tmp_path / "c.db")), client.model_id, client.dim) as store:
+        assert ingest_records(records, store, client).ingested == 3
+        hits = MotionSearch(store, client).motion_to_motions(records[1].features, top_k=1)
+    assert hits[0].name == "m1" and hits[0].score > 0.999
