@@ -65,7 +65,7 @@ def _export(args: argparse.Namespace) -> int:
             warmup_batch_sizes=tuple(b for b in options.warmup_batch_sizes if b <= args.max_batch_size),
         )
     result = export_run(args.run, args.out, stats_dataset=args.stats_dataset, options=options,
-                        write_program=args.torch_export)
+                        write_program=args.torch_export, progress=True)
     if args.json:
         print_json(result.to_json())
     else:

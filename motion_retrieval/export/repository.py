@@ -113,6 +113,35 @@ class ExportResult:
         }
 
 
+class Progress:
+    """Export steps on a tqdm bar (stderr), or nothing."""
+
+    def __init__(self, enabled: bool = True, total: int = 3):
+        self._bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc="export", unit="step", bar_format="{desc}: {n}/{total} {postfix}")
+
+    def step(self, what: str) -> None:
+        log.info("export: %s", what)
+        if self._bar is not None:
+            if self._bar.n or self._bar.postfix:
+                self._bar.update()
+            self._bar.set_postfix_str(what)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.update(self._bar.total - self._bar.n)
+            self._bar.set_postfix_str("done")
+        self.close()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
 def model_configs(options: ServingOptions, max_frames: int, feature_dim: int, dim: int) -> dict[str, ModelConfig]:
     return {
         MOTION_MODEL: motion_encoder_config(options, max_frames=max_frames, feature_dim=feature_dim, dim=dim),
@@ -162,6 +191,7 @@ def export_towers(
     real_motions: Sequence[np.ndarray] | None = None,
     write_program: bool = False,
     text_reference: nn.Module | None = None,
+    progress: Progress | None = None,
 ) -> ExportResult:
     """Script + verify both towers, then write the whole repository.
 
@@ -184,7 +214,10 @@ def export_towers(
         raise ConfigError(f"{created_from}: statistics of {stats_dataset!r} hold NaN/inf or a std <= 0")
     motion_cases = ts.motion_verification_cases(max_frames, feature_dim, mean, std, real_motions)
     text_cases = ts.text_verification_cases(tokenizer)
+    progress = progress or Progress(enabled=False)
+    progress.step("scripting + verifying the motion tower")
     motion_script, motion_check = ts.script_and_verify(motion_tower, motion_cases, f"{created_from}: motion tower")
+    progress.step("scripting + verifying the text tower")
     text_script, text_check = ts.script_and_verify(text_tower, text_cases, f"{created_from}: text tower",
                                                    reference=text_reference)
     for what, script, cases in [("motion", motion_script, motion_cases), ("text", text_script, text_cases)]:
@@ -207,6 +240,10 @@ def export_towers(
         torchscript={MOTION_MODEL: motion_check.method, TEXT_MODEL: text_check.method}, **description,
     )
 
+    program = None
+    if write_program:
+        program = ts.export_program(motion_tower.float().eval(), motion_cases[1], f"{created_from}: motion tower")
+    progress.step(f"writing {out_dir}")
     # Everything is verified: write. model.pt files first, motion_retrieval.json last (it marks a complete export).
     files = []
     for name, script in [(MOTION_MODEL, motion_script), (TEXT_MODEL, text_script)]:
@@ -216,16 +253,17 @@ def export_towers(
     reloaded = ts.load_torchscript(info.motion_model), ts.load_torchscript(info.text_model)
     ts.verify_same(motion_script, reloaded[0], motion_cases[:1], f"{info.motion_model} (reloaded)")
     ts.verify_same(text_script, reloaded[1], text_cases[:1], f"{info.text_model} (reloaded)")
-    if write_program:
-        program = out_dir / MOTION_MODEL / VERSION / PROGRAM_FILE
-        ts.export_program(motion_tower, motion_cases[1], program)
-        files.append(program)
+    if program is not None:
+        program_path = out_dir / MOTION_MODEL / VERSION / PROGRAM_FILE
+        program_path.write_bytes(program)
+        files.append(program_path)
     shutil.copyfile(tokenizer_json, info.tokenizer)
     files.append(info.tokenizer)
     files += write_configs(out_dir, info, tokenizer_json)
     info_path = out_dir / INFO_FILE
     info_path.write_text(json.dumps(info.to_json(), indent=2, sort_keys=True) + "\n")
     files.append(info_path)
+    progress.finish()
     log.info("exported %s to %s", info.model_id, out_dir)
     return ExportResult(info=info, files=files, verification={MOTION_MODEL: motion_check, TEXT_MODEL: text_check})
 
@@ -311,6 +349,7 @@ def export_model(
     options: ServingOptions | None = None,
     real_motions: Sequence[np.ndarray] | None = None,
     write_program: bool = False,
+    progress: Progress | None = None,
 ) -> ExportResult:
     """A RetrievalModel (motion_retrieval.models) + motion statistics -> the model repository.
 
@@ -321,12 +360,15 @@ def export_model(
 
     options = options or ServingOptions()
     config = model.config
+    progress = progress or Progress(enabled=False)
+    progress.step(f"loading {config.text.backbone}")
     backbone = TextBackbone(config.text.backbone)
     tokenizer_json = backbone.path / TOKENIZER_FILE
     example = TextTokenizer(tokenizer_json, config.text.max_tokens).encode(list(ts.VERIFICATION_CAPTIONS))  # padded
     # BERT-family models get a wrapper whose trace runs on any device; others are traced through transformers'
     # forward, which pins the trace to this machine's device (checked below).
     wrapper = BertLastHiddenState if BertLastHiddenState.supports(backbone.model) else LastHiddenState
+    progress.step("tracing the language model")
     traced = ts.trace_module(wrapper(backbone.model), tuple(torch.from_numpy(a) for a in example))
     return export_towers(
         MotionTower(model.motion_encoder, mean, std),
@@ -344,6 +386,7 @@ def export_model(
         real_motions=real_motions,
         write_program=write_program,
         text_reference=TextTower(LastHiddenState(backbone.model), model.text_encoder),
+        progress=progress,
     )
 
 
@@ -365,6 +408,7 @@ def export_run(
     options: ServingOptions | None = None,
     real_motions: Sequence[np.ndarray] | None = None,
     write_program: bool = False,
+    progress: bool = False,
 ) -> ExportResult:
     """A trained run directory (None = the shipped default run) -> the model repository ``out_dir``.
 
@@ -374,17 +418,22 @@ def export_run(
     from motion_retrieval.training.run_dir import default_run_dir, load_run
 
     run_dir = Path(run_dir) if run_dir is not None else Path(default_run_dir())
+    bar = Progress(enabled=progress, total=6)
     try:
-        loaded = load_run(run_dir)
-    except ConfigError:
-        raise
-    except (OSError, RuntimeError, KeyError, ValueError) as exc:
-        raise ConfigError(f"{run_dir}: cannot load the run ({exc})") from exc
-    normalizers = dict(loaded.normalizers)
-    name = choose_stats_dataset(list(normalizers), stats_dataset, str(run_dir))
-    normalizer = normalizers[name]
-    return export_model(
-        loaded.model, np.asarray(normalizer.mean), np.asarray(normalizer.std), out_dir, stats_dataset=name,
-        created_from=_display_path(run_dir), options=options, real_motions=real_motions,
-        write_program=write_program,
-    )
+        bar.step(f"loading {run_dir}")
+        try:
+            loaded = load_run(run_dir)
+        except ConfigError:
+            raise
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            raise ConfigError(f"{run_dir}: cannot load the run ({exc})") from exc
+        normalizers = dict(loaded.normalizers)
+        name = choose_stats_dataset(list(normalizers), stats_dataset, str(run_dir))
+        normalizer = normalizers[name]
+        return export_model(
+            loaded.model, np.asarray(normalizer.mean), np.asarray(normalizer.std), out_dir, stats_dataset=name,
+            created_from=_display_path(run_dir), options=options, real_motions=real_motions,
+            write_program=write_program, progress=bar,
+        )
+    finally:
+        bar.close()

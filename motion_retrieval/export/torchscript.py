@@ -7,6 +7,7 @@ Triton's libtorch backend loads TorchScript, so it stays our served format even 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import re
@@ -197,10 +198,24 @@ def script_and_verify(
     return scripted, Verification(method=method, cases=len(cases), max_abs_diff=worst)
 
 
-def export_program(tower: nn.Module, example_inputs: tuple[torch.Tensor, ...], path: str | os.PathLike) -> None:
-    """Also write a torch.export (.pt2) program of ``tower`` with a dynamic batch dimension (forward path only)."""
+def export_program(tower: nn.Module, example_inputs: tuple[torch.Tensor, ...], what: str) -> bytes:
+    """A torch.export (.pt2) program of ``tower`` with a dynamic batch dimension, verified against eager, as bytes.
+
+    Optional beside TorchScript (which stays the served format). Modules with data-dependent Python control flow
+    (e.g. input checks that raise) cannot be captured; that is a ConfigError naming the cause.
+    """
     batch = torch.export.Dim("batch", min=1, max=4096)
     shapes = tuple({0: batch} for _ in example_inputs)
-    program = torch.export.export(tower.eval(), example_inputs, dynamic_shapes=shapes)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    torch.export.save(program, os.fspath(path))
+    try:
+        program = torch.export.export(tower.eval(), example_inputs, dynamic_shapes=shapes)
+    except Exception as exc:  # torch.export raises several unrelated error types
+        cause = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise ConfigError(f"{what}: torch.export cannot capture it ({cause}); export without --torch-export "
+                          "(TorchScript is the served format)") from exc
+    with torch.no_grad():
+        expected, actual = tower(*example_inputs), program.module()(*example_inputs)
+    if not torch.allclose(expected, actual, rtol=0, atol=VERIFY_ATOL):
+        raise ConfigError(f"{what}: the torch.export program differs from eager; refusing to write it")
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer)
+    return buffer.getvalue()

@@ -87,3 +87,37 @@ def test_read_repository_info_names_what_is_missing(tmp_path, tiny_repo):
     with pytest.raises(ConfigError, match=r"motion_encoder/1/model.pt: missing .*built by `motion-retrieval export`"):
         read_repository_info(tmp_path)
     assert read_repository_info(tmp_path, require_models=False).model_id == data["model_id"]
+
+
+def test_optional_torch_export_program(tmp_path, export_tiny_repo, make_towers, humanml3d_sample):
+    result = export_tiny_repo(tmp_path / "repo", write_program=True)
+    program_path = tmp_path / "repo" / "motion_encoder" / "1" / "model.pt2"
+    assert program_path in result.files
+    program = torch.export.load(str(program_path))
+    motion_tower, _ = make_towers(0)
+    real = np.load(humanml3d_sample / "new_joint_vecs" / "012314.npy")
+    motion, mask = (torch.from_numpy(a) for a in pad_motions([real, real[:30], real[50:]]))  # another batch size
+    with torch.no_grad():
+        torch.testing.assert_close(program.module()(motion, mask), motion_tower(motion, mask), rtol=0, atol=1e-6)
+
+
+def test_a_module_torch_export_cannot_capture_is_refused_before_writing(tmp_path, export_tiny_repo):
+    from torch import nn
+
+    from motion_retrieval.export.towers import MotionTower
+
+    class ChecksItsInput(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(263, 256)
+
+        def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            if not bool(mask.any(dim=1).all()):  # data-dependent Python control flow
+                raise ValueError("a motion without real frames")
+            mu = self.proj(x.mean(1))
+            return mu, mu
+
+    tower = MotionTower(ChecksItsInput(), np.zeros(263, np.float32), np.ones(263, np.float32))
+    with pytest.raises(ConfigError, match=r"torch.export cannot capture it .*export without --torch-export"):
+        export_tiny_repo(tmp_path / "repo", motion_tower=tower, write_program=True)
+    assert not (tmp_path / "repo").exists()
