@@ -32,6 +32,7 @@ from milvus_plugin.schema import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _QUERY_PAGE = 1000  # rows per query page when listing ids (servers cap offset+limit at 16384)
+_EXACT = {"consistency_level": "Strong"}  # reads whose answer must include every client's writes
 
 
 @dataclass
@@ -198,7 +199,7 @@ class MotionStore:
         if not ids:
             return {}
         rows = self._call("get", self.names.motions, self.client.get, self.names.motions, ids=list(ids),
-                          output_fields=["content_hash"])
+                          output_fields=["content_hash"], **_EXACT)
         return {row["id"]: row["content_hash"] for row in rows}
 
     def get_motions(self, ids: Sequence[str], include_vectors: bool = False) -> list[dict[str, Any]]:
@@ -206,7 +207,7 @@ class MotionStore:
             return []
         output = MOTION_OUTPUT_FIELDS + ([VECTOR_FIELD] if include_vectors else [])
         rows = self._call("get", self.names.motions, self.client.get, self.names.motions, ids=list(ids),
-                          output_fields=output)
+                          output_fields=output, **_EXACT)
         by_id = {row["id"]: dict(row) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
@@ -223,7 +224,7 @@ class MotionStore:
         offset = 0
         while True:
             page = self._call("query", name, self.client.query, name, filter=expr, filter_params=params,
-                              output_fields=["id"], limit=_QUERY_PAGE, offset=offset)
+                              output_fields=["id"], limit=_QUERY_PAGE, offset=offset, **_EXACT)
             ids.extend(row["id"] for row in page)
             if len(page) < _QUERY_PAGE:
                 return ids
@@ -235,7 +236,8 @@ class MotionStore:
 
     def count(self, collection: str) -> int:
         # count(*) is exact; get_collection_stats counts deleted and overwritten rows until compaction.
-        rows = self._call("query", collection, self.client.query, collection, filter="", output_fields=["count(*)"])
+        rows = self._call("query", collection, self.client.query, collection, filter="", output_fields=["count(*)"],
+                          **_EXACT)
         return int(rows[0]["count(*)"]) if rows else 0
 
     def stats(self) -> StoreStats:
