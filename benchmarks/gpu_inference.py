@@ -11,7 +11,10 @@ inputs' embeddings), and prints ONE JSON object. It keeps itself under ``--max-s
 The text tower's model.pt holds the frozen MiniLM in float32 (about 92 MB). Where a transfer limit is smaller,
 ``--pack-half DIR`` writes a copy of the repository whose weights are stored in float16 (about 47 MB in all); the
 benchmark loads such a copy back to float32 for the fp32 runs (same speed; weights rounded to half precision), and
-says so in its output ("weights_stored": "fp16").
+says so in its output ("weights_stored": "fp16"). The copy also holds ``reference.pt``: inputs and the float32
+embeddings this machine computed from the packed files; the benchmark recomputes them on the device and reports the
+largest difference ("reference_check"), which proves the TorchScript files load and compute the same there (another
+torch version, another device: a trace that had pinned the export machine's CPU would fail here).
 """
 
 from __future__ import annotations
@@ -66,7 +69,30 @@ def pack_half(repo: Path, out: Path) -> dict:
             warnings.filterwarnings("ignore", message=r"`torch\.jit\.save` is deprecated", category=DeprecationWarning)
             torch.jit.save(model, str(target))
         sizes[tower] = round(target.stat().st_size / 2**20, 1)
+    generator = torch.Generator().manual_seed(1)
+    reference = {
+        "motion_encoder": motion_inputs(8, int(info["max_frames"]), int(info["feature_dim"]), "cpu", generator),
+        "text_encoder": text_inputs(8, min(16, int(info["max_text_tokens"])), 30000, "cpu", generator),
+    }
+    saved = {}
+    with torch.inference_mode():
+        for tower, inputs in reference.items():
+            model = load(out / tower / "1" / "model.pt", torch.device("cpu")).float()
+            saved[tower] = {"inputs": list(inputs), "output": model(*inputs)}
+    torch.save(saved, out / "reference.pt")
     return {"packed": str(out), "mib": sizes}
+
+
+def reference_check(repo: Path, device: torch.device) -> dict:
+    """Max |difference| between this device's fp32 embeddings and the packing machine's (reference.pt)."""
+    saved = torch.load(repo / "reference.pt", map_location="cpu")
+    result = {}
+    with torch.inference_mode():
+        for tower, data in saved.items():
+            model = load(repo / tower / "1" / "model.pt", device).float()
+            output = model(*(x.to(device) for x in data["inputs"])).float().cpu()
+            result[tower] = float((output - data["output"]).abs().max())
+    return result
 
 
 def motion_inputs(batch: int, frames: int, features: int, device, generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -148,6 +174,8 @@ def main(argv=None) -> int:
         "weights_stored": info.get("weights_stored", "fp32"),
         "half_vs_fp32": [],
     }
+    if (args.repo / "reference.pt").is_file():
+        summary["reference_check"] = reference_check(args.repo, device)
     towers = {
         "motion_encoder": lambda b: motion_inputs(b, frames, features, device, generator),
         "text_encoder": lambda b: text_inputs(b, tokens, 30000, device, generator),
@@ -207,6 +235,7 @@ def main(argv=None) -> int:
     summary["wall_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(summary, indent=1))
     failed = [r for r in summary["results"] if "error" in r or r.get("finite") is False]
+    failed += [t for t, diff in summary.get("reference_check", {}).items() if not diff <= 1e-4]
     return 1 if failed else 0
 
 
