@@ -1,0 +1,154 @@
+"""Train the shipped default model (``make default-model``) and check it on data it has never seen.
+
+1. Generate the procedural training corpora in both dialects (HumanML3D seed 1, KIT-ML seed 2; ``motion-retrieval
+   synth``), each with its own train/val/test split and ``M`` mirrors.
+2. Train the ``cpu`` preset jointly on both train splits (each dataset normalised with its own statistics,
+   PAPER.md 6), validating on the HumanML3D-dialect val split. The work run keeps a checkpoint, so an interrupted
+   run resumes when the command is repeated.
+3. Ship it: ``motion_retrieval/pretrained/default/`` gets config.json, both towers in float16, stats/, metrics.jsonl
+   and curves.png (no optimizer checkpoint).
+4. Evaluate the SHIPPED (float16) towers on a FRESH HumanML3D-dialect corpus (seed 3, never used in training): every
+   motion of it (``all`` split, mirrors included, >= 500 motions), TMR's All protocol, normalised with the run's
+   humanml3d statistics, as the exported serving model does. Prints t2m and m2t R@10; the target is >= 50 % each,
+   and the command exits 1 when it is missed.
+
+    python -m experiments.default_model                       # the real thing (long; CPU)
+    python -m experiments.default_model --quick               # minutes: a smoke run into build/, never shipped
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("experiments.default_model")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TARGET_R10 = 50.0
+
+
+def _corpus(path: Path, dialect: str, n: int, seed: int) -> Path:
+    """Generate once; a folder whose synth.json matches is reused (generation is deterministic)."""
+    from motion_retrieval.synth.corpus import generate_corpus
+
+    marker = path / "synth.json"
+    if marker.is_file():
+        info = json.loads(marker.read_text()).get("config", {})
+        if (info.get("dialect"), info.get("seed"), info.get("n")) == (dialect, seed, n):
+            log.info("reusing %s", path)
+            return path
+        log.info("%s was generated with other settings; regenerating", path)
+    if path.exists():
+        shutil.rmtree(path)
+    generate_corpus(path, dialect, n=n, seed=seed, progress=True)
+    return path
+
+
+def ship(work_run: Path, out: Path) -> Path:
+    """Copy a finished run into the shipped layout: float16 towers, stats, config, curves; no checkpoint."""
+    from motion_retrieval.training.run_dir import CURVES_FILE, METRICS_FILE, load_run, save_run
+
+    loaded = load_run(work_run)
+    if out.exists():
+        shutil.rmtree(out)
+    config = {k: v for k, v in loaded.config.items() if k not in ("format_version", "model")}
+    save_run(out, loaded.model, config, loaded.normalizers, half=True)
+    for name in (METRICS_FILE, CURVES_FILE, "summary.json"):
+        if (work_run / name).is_file():
+            shutil.copy2(work_run / name, out / name)
+    return out
+
+
+def run(args: argparse.Namespace) -> dict:
+    from motion_retrieval.evaluation.runner import evaluate_run
+    from motion_retrieval.training.config import resolve_config_spec
+    from motion_retrieval.training.run_dir import default_run_dir, load_run
+    from motion_retrieval.training.sources import make_source
+    from motion_retrieval.training.trainer import train_run
+
+    work = Path(args.work)
+    out = Path(args.out) if args.out else (work / "quick-default" if args.quick else default_run_dir())
+    started = time.perf_counter()
+    humanml3d = _corpus(work / f"synth-humanml3d-s1-n{args.n_humanml3d}", "humanml3d", args.n_humanml3d, 1)
+    kitml = _corpus(work / f"synth-kitml-s2-n{args.n_kitml}", "kitml", args.n_kitml, 2)
+    fresh = _corpus(work / f"synth-humanml3d-s3-n{args.n_eval}", "humanml3d", args.n_eval, 3)
+    generated = time.perf_counter()
+
+    overrides = {"epochs": args.epochs} if args.epochs else {}
+    if args.device:
+        overrides["device"] = args.device
+    spec = resolve_config_spec(args.config, **overrides)
+    work_run = work / ("run-quick" if args.quick else "run")
+    sources = [make_source("humanml3d", "humanml3d", humanml3d), make_source("kitml", "kitml", kitml)]
+    result = train_run(work_run, sources, spec.model, spec.train, text_cache=work / "token_states.pt")
+    trained = time.perf_counter()
+    ship(work_run, out)
+
+    shipped = load_run(out)  # evaluate exactly what ships (float16 towers)
+    evaluation = evaluate_run(shipped, make_source("humanml3d", "humanml3d", fresh), split="all", protocol="normal",
+                              stats="run", device=args.device or "cpu")
+    normal = evaluation.protocols["normal"]
+    metrics_lines = [json.loads(line) for line in (work_run / "metrics.jsonl").read_text().splitlines() if line]
+    epoch_times = [line["train/epoch_time_s"] for line in metrics_lines if "train/epoch_time_s" in line]
+    report = {
+        "run_dir": str(out),
+        "config": args.config,
+        "epochs": result.epochs,
+        "train_corpora": {"humanml3d": str(humanml3d), "kitml": str(kitml)},
+        "eval_corpus": str(fresh),
+        "eval_motions": evaluation.motions,
+        "eval_stats": evaluation.stats,
+        "t2m/R10": normal["t2m/R10"],
+        "m2t/R10": normal["m2t/R10"],
+        "normal": normal,
+        "target_r10": TARGET_R10,
+        "passed": normal["t2m/R10"] >= TARGET_R10 and normal["m2t/R10"] >= TARGET_R10,
+        "mean_epoch_time_s": sum(epoch_times) / len(epoch_times) if epoch_times else None,
+        "seconds": {"generate": generated - started, "train": trained - generated,
+                    "total": time.perf_counter() - started},
+    }
+    (out / "evaluation.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", default=str(REPO_ROOT / "build" / "default-model"),
+                        help="corpora, work run and token-state cache (default: build/default-model)")
+    parser.add_argument("--out", default=None, help="shipped run directory (default: motion_retrieval/pretrained/"
+                                                    "default; with --quick: WORK/quick-default)")
+    parser.add_argument("--config", default="cpu", help="training preset or JSON (default: cpu)")
+    parser.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
+    parser.add_argument("--n-humanml3d", type=int, default=3000, help="HumanML3D-dialect clips (x2 with mirrors)")
+    parser.add_argument("--n-kitml", type=int, default=1000, help="KIT-ML-dialect clips (x2 with mirrors)")
+    parser.add_argument("--n-eval", type=int, default=300, help="clips of the fresh evaluation corpus (x2 mirrors)")
+    parser.add_argument("--device", default=None, help="auto, cpu, cuda (default: the preset's, auto)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: 60/30 training clips, 1 epoch, 40 evaluation clips, not shipped")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n_humanml3d, args.n_kitml, args.n_eval = 60, 30, 40
+        args.epochs = args.epochs or 1
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    report = run(args)
+    if args.json:
+        print(json.dumps(report, sort_keys=True))
+    else:
+        verdict = "PASS" if report["passed"] else "BELOW TARGET"
+        print(f"default model -> {report['run_dir']} ({report['epochs']} epochs, "
+              f"{report['mean_epoch_time_s'] or 0:.1f} s/epoch)")
+        print(f"fresh humanml3d-dialect corpus, {report['eval_motions']} motions, All protocol: "
+              f"t2m R@10 {report['t2m/R10']:.2f} %, m2t R@10 {report['m2t/R10']:.2f} % "
+              f"(target >= {TARGET_R10:.0f} % each): {verdict}")
+    return 0 if report["passed"] or args.quick else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
