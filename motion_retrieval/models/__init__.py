@@ -10,6 +10,7 @@ from motion_retrieval.models.config import (
     TextEncoderConfig,
     get_preset,
     list_presets,
+    scale_cccl_schedule,
 )
 from motion_retrieval.models.factory import create_model, list_models, resolve_config
 from motion_retrieval.models.retrieval import RetrievalModel, build_motion_encoder
@@ -30,4 +31,5 @@ __all__ = [
     "list_models",
     "list_presets",
     "resolve_config",
+    "scale_cccl_schedule",
 ]

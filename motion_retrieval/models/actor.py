@@ -17,7 +17,13 @@ import torch
 from torch import nn
 
 from motion_retrieval.models.config import DecoderConfig, MotionEncoderConfig, TextEncoderConfig
-from motion_retrieval.models.layers import DecoderBlock, TransformerBlock, check_motion_input, sinusoidal_table
+from motion_retrieval.models.layers import (
+    DecoderBlock,
+    TransformerBlock,
+    check_motion_input,
+    crop_trailing_padding,
+    sinusoidal_table,
+)
 
 NUM_DIST_TOKENS = 2  # mu and logvar
 
@@ -67,6 +73,7 @@ class ActorMotionEncoder(nn.Module):
 
     def forward(self, motion: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         check_motion_input(motion, mask, self.feature_dim, self.max_frames)
+        motion, mask = crop_trailing_padding(motion, mask)
         return self.encoder(motion, mask)
 
 

@@ -219,6 +219,18 @@ def init_vit_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def crop_trailing_padding(motion: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Drop the frames that are padding in every sample of the batch (serving sends fixed 200-frame tensors).
+
+    Exact, since padded frames are never attended or pooled; skipped while tracing, where the data-dependent
+    length would be frozen into the trace.
+    """
+    if torch.jit.is_tracing() or mask.shape[0] == 0:
+        return motion, mask
+    length = int(mask.any(dim=0).nonzero().max()) + 1
+    return motion[:, :length], mask[:, :length]
+
+
 def check_motion_input(motion: torch.Tensor, mask: torch.Tensor, feature_dim: int, max_frames: int) -> None:
     """Raise ValueError on inputs the motion encoders cannot embed (TorchScript-compatible).
 

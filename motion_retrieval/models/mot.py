@@ -22,6 +22,7 @@ from motion_retrieval.models.config import MotionEncoderConfig
 from motion_retrieval.models.layers import (
     DividedSpaceTimeBlock,
     check_motion_input,
+    crop_trailing_padding,
     drop_path_rates,
     init_vit_weights,
     sinusoidal_table,
@@ -54,6 +55,7 @@ class MoTEncoder(nn.Module):
 
     def forward(self, motion: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         check_motion_input(motion, mask, self.feature_dim, self.max_frames)
+        motion, mask = crop_trailing_padding(motion, mask)
         b, t = mask.shape
         parts = self.embed(motion)  # (B, T, P, D)
         d = parts.shape[3]

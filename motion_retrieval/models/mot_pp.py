@@ -25,6 +25,7 @@ from motion_retrieval.models.layers import (
     DividedSpaceTimeBlock,
     TransformerBlock,
     check_motion_input,
+    crop_trailing_padding,
     drop_path_rates,
     init_vit_weights,
     masked_mean,
@@ -67,6 +68,7 @@ class MoTPPFactorized(nn.Module):
 
     def forward(self, motion: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         check_motion_input(motion, mask, self.feature_dim, self.max_frames)
+        motion, mask = crop_trailing_padding(motion, mask)
         b, t = mask.shape
         k = self.spatial_cls.shape[0]
         parts = self.embed(motion)  # (B, T, P, D)
@@ -118,6 +120,7 @@ class MoTPPDivided(nn.Module):
 
     def forward(self, motion: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         check_motion_input(motion, mask, self.feature_dim, self.max_frames)
+        motion, mask = crop_trailing_padding(motion, mask)
         b, t = mask.shape
         k = self.dist_tokens.shape[0]
         parts = self.embed(motion)  # (B, T, P, D)
@@ -152,6 +155,7 @@ class MoTPPJoint(nn.Module):
 
     def forward(self, motion: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         check_motion_input(motion, mask, self.feature_dim, self.max_frames)
+        motion, mask = crop_trailing_padding(motion, mask)
         b, t = mask.shape
         k = self.dist_tokens.shape[0]
         parts = self.embed(motion)  # (B, T, P, D)

@@ -95,5 +95,19 @@ def test_create_model_from_preset_dict_and_config():
 def test_cpu_preset_is_small_and_keeps_256d():
     config = get_preset("cpu")
     assert config.latent.dim == 256 and not config.decoder.enabled
-    assert 64 <= config.motion.d_model <= 192 and config.text.layers <= 2
+    assert config.motion.d_model <= 128 and config.motion.spatial_layers == 1 and config.text.layers <= 2
     assert create_model("cpu").parameter_counts()["total"] < create_model("paper").parameter_counts()["total"] / 5
+
+
+def test_cccl_schedule_scales_with_the_epoch_count():
+    from motion_retrieval.models.config import scale_cccl_schedule
+
+    paper = scale_cccl_schedule(get_preset("paper"), 250)
+    assert (paper.loss.cccl_start_epoch, paper.loss.cccl_end_epoch) == (40, 100)
+    short = scale_cccl_schedule(get_preset("cpu"), 30)
+    assert (short.loss.cccl_start_epoch, short.loss.cccl_end_epoch) == (5, 12) == (
+        get_preset("cpu").loss.cccl_start_epoch, get_preset("cpu").loss.cccl_end_epoch)
+    one = scale_cccl_schedule(get_preset("cpu"), 1)
+    assert (one.loss.cccl_start_epoch, one.loss.cccl_end_epoch) == (0, 0)
+    with pytest.raises(ConfigError, match="epochs"):
+        scale_cccl_schedule(get_preset("cpu"), 0)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from motion_retrieval.models.actor import ActorMotionDecoder, ActorTextEncoder
+from motion_retrieval.models.layers import crop_trailing_padding
 from motion_retrieval.models.retrieval import build_motion_encoder
 
 ATOL = 1e-5
@@ -52,14 +53,27 @@ def test_motion_embedding_is_batch_invariant(kind, attention, motion_encoder, ra
 
 @pytest.mark.parametrize(("kind", "attention"), ENCODER_VARIANTS)
 def test_motion_embedding_is_padding_invariant(kind, attention, motion_encoder, random_motion):
-    """Extra padded frames (filled with junk) leave the embedding unchanged: padding is never attended or pooled."""
+    """Extra padded frames (filled with junk) leave the embedding unchanged: padding is never attended or pooled.
+
+    A third, full-length sample keeps the batch at 40 frames, so the encoders cannot simply crop the padding away.
+    """
     encoder = motion_encoder(kind, attention)
     motion, mask = random_motion([11, 6], frames=11)
-    padded, padded_mask = random_motion([11, 6], frames=40)
-    padded[:, :11] = torch.where(mask[..., None], motion, padded[:, :11])
+    padded, padded_mask = random_motion([11, 6, 40], frames=40)
+    padded[:2, :11] = torch.where(mask[..., None], motion, padded[:2, :11])
     with torch.no_grad():
-        torch.testing.assert_close(encoder(padded, padded_mask)[0], encoder(motion, mask)[0], atol=ATOL, rtol=0)
-        torch.testing.assert_close(encoder(padded, padded_mask)[1], encoder(motion, mask)[1], atol=ATOL, rtol=0)
+        mu, logvar = encoder(motion, mask)
+        padded_mu, padded_logvar = encoder(padded, padded_mask)
+        torch.testing.assert_close(padded_mu[:2], mu, atol=ATOL, rtol=0)
+        torch.testing.assert_close(padded_logvar[:2], logvar, atol=ATOL, rtol=0)
+
+
+def test_trailing_padding_is_cropped_exactly():
+    motion, mask = torch.zeros(2, 9, 263), torch.zeros(2, 9, dtype=torch.bool)
+    mask[0, :3] = True
+    mask[1, :5] = True
+    cropped, cropped_mask = crop_trailing_padding(motion, mask)
+    assert cropped.shape == (2, 5, 263) and torch.equal(cropped_mask, mask[:, :5])
 
 
 @pytest.mark.parametrize(("kind", "attention"), ENCODER_VARIANTS)
