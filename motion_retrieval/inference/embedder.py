@@ -80,7 +80,7 @@ class TorchScriptEmbedder:
             raise TypeError("embed_texts() takes a sequence of texts, not one string")
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        self.tokenizer.encode(texts)  # validates every text (errors name the index) before any computation
+        self.tokenizer.validate(texts)  # every text, before any computation (errors name the index)
         chunks = []
         for start in range(0, len(texts), self.batch_size):
             input_ids, attention_mask = self.tokenizer.encode(texts[start : start + self.batch_size])  # (b, L)

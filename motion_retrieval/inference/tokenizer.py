@@ -53,9 +53,11 @@ class TextTokenizer:
     def __call__(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         return self.encode(texts)
 
-    def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def validate(texts: Sequence[str]) -> None:
+        """TextInputError naming the first text that is not a non-blank string."""
         if isinstance(texts, str):
-            raise TypeError("encode() takes a sequence of texts, not one string")
+            raise TypeError("expected a sequence of texts, not one string")
         if len(texts) == 0:
             raise MotionDataError("texts", "no texts given")
         for i, text in enumerate(texts):
@@ -63,6 +65,9 @@ class TextTokenizer:
                 raise TextInputError(i, f"expected a string, got {type(text).__name__}")
             if not text.strip():
                 raise TextInputError(i, "text is empty")
+
+    def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        self.validate(texts)
         encodings = self._tokenizer.encode_batch(list(texts))
         input_ids = np.asarray([e.ids for e in encodings], dtype=np.int64)  # (B, L)
         attention_mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)  # (B, L)
