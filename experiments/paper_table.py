@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> dict:
     from motion_retrieval.evaluation.protocols import average_protocols
     from motion_retrieval.evaluation.report import markdown_table
     from motion_retrieval.evaluation.runner import evaluate_run
+    from motion_retrieval.models.config import scale_cccl_schedule
     from motion_retrieval.training.config import resolve_config_spec
     from motion_retrieval.training.run_dir import load_run
     from motion_retrieval.training.sources import parse_data_arg
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> dict:
         log.info("[%d/%d] %s", number, len(experiments), experiment.slug)
         spec = resolve_config_spec(preset, **overrides)
         model = spec.model.replace(motion=ENCODERS[experiment.encoder], loss=LOSSES[experiment.loss])
+        model = scale_cccl_schedule(model, spec.train.epochs)  # the paper's hand-off share of a shorter run
         run_dir = work / "runs" / preset / experiment.slug
         train_run(run_dir, [sources[name] for name in experiment.train], model, spec.train,
                   text_cache=work / "token_states.pt")

@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--lr", type=float, default=None, help="override the learning rate")
     train.add_argument("--seed", type=int, default=None, help="override the seed")
     train.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N (default: the config's, auto)")
+    train.add_argument("--scale-cccl", action="store_true",
+                       help="fit the CCCL hand-off to the run's epochs (the paper's 40/250 .. 100/250 of training); "
+                            "useful with --epochs")
     train.add_argument("--select", choices=["last", "best"], default="last",
                        help="towers to keep: the last epoch's (as the paper evaluates) or the best validation rsum")
     train.add_argument("--fp16", action="store_true", help="store the towers in float16 (half the size)")
@@ -83,7 +86,12 @@ def _train(args: argparse.Namespace) -> int:
                                                ("lr", args.lr), ("seed", args.seed), ("device", args.device))
                  if value is not None}
     spec = resolve_config_spec(args.config, **overrides)
-    result = train_run(args.out, sources, spec.model, spec.train, resume=not args.no_resume, progress=True,
+    model = spec.model
+    if args.scale_cccl:
+        from motion_retrieval.models.config import scale_cccl_schedule
+
+        model = scale_cccl_schedule(model, spec.train.epochs)
+    result = train_run(args.out, sources, model, spec.train, resume=not args.no_resume, progress=True,
                        text_cache=args.text_cache, select=args.select, half_towers=args.fp16)
     last = result.last
     report = {
