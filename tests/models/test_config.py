@@ -104,8 +104,9 @@ def test_cccl_schedule_scales_with_the_epoch_count():
 
     paper = scale_cccl_schedule(get_preset("paper"), 250)
     assert (paper.loss.cccl_start_epoch, paper.loss.cccl_end_epoch) == (40, 100)
-    short = scale_cccl_schedule(get_preset("cpu"), 30)
-    assert (short.loss.cccl_start_epoch, short.loss.cccl_end_epoch) == (5, 12) == (
+    # The cpu preset's own hand-off is the paper's share of its 12-epoch recipe (training.config's cpu preset).
+    short = scale_cccl_schedule(get_preset("cpu"), 12)
+    assert (short.loss.cccl_start_epoch, short.loss.cccl_end_epoch) == (2, 5) == (
         get_preset("cpu").loss.cccl_start_epoch, get_preset("cpu").loss.cccl_end_epoch)
     one = scale_cccl_schedule(get_preset("cpu"), 1)
     assert (one.loss.cccl_start_epoch, one.loss.cccl_end_epoch) == (0, 0)
