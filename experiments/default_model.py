@@ -9,7 +9,8 @@
    and curves.png (no optimizer checkpoint).
 4. Evaluate the SHIPPED (float16) towers on the held-out test split of a FRESH HumanML3D-dialect corpus (seed 3,
    never used in training; 1700 clips give 510 test motions, mirrors included), TMR's All protocol, normalised with
-   the run's humanml3d statistics, as the exported serving model does. Prints t2m and m2t R@10; the target is >= 50 % each,
+   the run's humanml3d statistics, as the exported serving model does. Prints t2m and m2t R@10; the target is
+   >= 50 % each,
    and the command exits 1 when it is missed.
 
     python -m experiments.default_model                       # the real thing (long; CPU)
@@ -93,7 +94,8 @@ def run(args: argparse.Namespace) -> dict:
     ship(work_run, out)
 
     shipped = load_run(out)  # evaluate exactly what ships (float16 towers)
-    evaluation = evaluate_run(shipped, make_source("humanml3d", "humanml3d", fresh), split=args.eval_split, protocol="normal",
+    evaluation = evaluate_run(shipped, make_source("humanml3d", "humanml3d", fresh), split=args.eval_split,
+                              protocol="normal",
                               stats="run", device=args.device or "cpu")
     normal = evaluation.protocols["normal"]
     metrics_lines = [json.loads(line) for line in (work_run / "metrics.jsonl").read_text().splitlines() if line]

@@ -36,7 +36,8 @@ def check(target: str, *, service: str = "", tls_ca: str | None = None, server_n
 def main(argv: list[str] | None = None) -> int:
     port = os.environ.get("MOTION_RETRIEVAL_PORT", "50051")
     parser = argparse.ArgumentParser(prog="python -m server.healthcheck", description=__doc__.splitlines()[0])
-    parser.add_argument("--target", default=f"localhost:{port}", help="HOST:PORT (default: localhost:$MOTION_RETRIEVAL_PORT)")
+    parser.add_argument("--target", default=f"localhost:{port}",
+                        help="HOST:PORT (default: localhost:$MOTION_RETRIEVAL_PORT)")
     parser.add_argument("--service", default="", help="health service name ('' = the whole server)")
     parser.add_argument("--tls-ca", default=None, help="PEM file of the CA (or self-signed cert) to trust; enables TLS")
     parser.add_argument("--server-name", default=None, help="name to verify in the server's certificate")

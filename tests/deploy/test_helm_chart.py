@@ -184,7 +184,8 @@ def test_tls_and_auth_are_wired():
     assert token_env["valueFrom"]["secretKeyRef"] == {"name": "mr-motion-retrieval-auth", "key": "token"}
     assert "token" in secret["data"]
     policy = one(docs, "NetworkPolicy", "mr-motion-retrieval-server")
-    assert policy["spec"]["ingress"][0]["from"] == [{"podSelector": {"matchLabels": {"motion-retrieval/client": "true"}}}]
+    allowed = [{"podSelector": {"matchLabels": {"motion-retrieval/client": "true"}}}]
+    assert policy["spec"]["ingress"][0]["from"] == allowed
     assert len(by_kind(docs, "ServiceMonitor")) == 2
 
 
