@@ -10,8 +10,7 @@
 4. Evaluate the SHIPPED (float16) towers on the held-out test split of a FRESH HumanML3D-dialect corpus (seed 3,
    never used in training; 1700 clips give 510 test motions, mirrors included), TMR's All protocol, normalised with
    the run's humanml3d statistics, as the exported serving model does. Prints t2m and m2t R@10; the target is
-   >= 50 % each,
-   and the command exits 1 when it is missed.
+   >= 50 % each, and the command exits 1 when it is missed.
 
     python -m experiments.default_model                       # the real thing (long; CPU)
     python -m experiments.default_model --quick               # minutes: a smoke run into build/, never shipped
