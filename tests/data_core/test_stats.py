@@ -20,12 +20,18 @@ def test_compute_stats_equals_stats_over_all_frames():
     assert mean.dtype == std.dtype == np.float32
 
 
-def test_constant_dims_get_the_floor(caplog):
+def test_constant_dims_are_centred_not_scaled(caplog):
     motions = [np.ones((4, 3)), np.ones((2, 3))]
+    motions[0][:, 2] = [0.0, 0.002, 0.004, 0.006]  # small but real variation keeps its own std
+    motions[1][:, 2] = 0.003
     with caplog.at_level("WARNING"):
-        _, std = compute_stats(motions, min_std=1e-3)
-    np.testing.assert_allclose(std, 1e-3)
+        mean, std = compute_stats(motions, min_std=1e-4)
+    np.testing.assert_allclose(std[:2], 1.0)
+    assert 1e-3 < std[2] < 0.01
     assert "constant" in caplog.text
+    # A real motion that moves a dim the training set never moved stays at its natural scale.
+    normalizer = Normalizer(mean, std)
+    assert np.abs(normalizer.normalize(np.full((1, 3), 1.3, dtype=np.float32))[0, :2]).max() < 1.0
 
 
 def test_compute_stats_refuses_bad_input():
