@@ -121,19 +121,21 @@ class Progress:
         if enabled:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc="export", unit="step", bar_format="{desc}: {n}/{total} {postfix}")
+            self._bar = tqdm(total=total, unit="step", bar_format="export [{n}/{total}] {desc}")
+        self._started = False
 
     def step(self, what: str) -> None:
         log.info("export: %s", what)
         if self._bar is not None:
-            if self._bar.n or self._bar.postfix:
+            if self._started:
                 self._bar.update()
-            self._bar.set_postfix_str(what)
+            self._started = True
+            self._bar.set_description_str(what)
 
     def finish(self) -> None:
         if self._bar is not None:
             self._bar.update(self._bar.total - self._bar.n)
-            self._bar.set_postfix_str("done")
+            self._bar.set_description_str("done")
         self.close()
 
     def close(self) -> None:
