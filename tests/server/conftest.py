@@ -226,10 +226,10 @@ def kit_joints(smpl_joints) -> np.ndarray:
 
 
 class SlowMotionTower(nn.Module):
-    """The motion tower's signature with a deliberately long computation (about a second on one thread), to test
+    """The motion tower's signature with a deliberately long computation (0.5-1 s on an idle machine), to test
     deadlines and that the event loop stays free while a batch runs."""
 
-    def __init__(self, iterations: int = 400):
+    def __init__(self, iterations: int = 1500):
         super().__init__()
         self.iterations = iterations
         self.weight = nn.Parameter(torch.eye(FEATURE_DIM) * 0.5, requires_grad=False)
