@@ -87,6 +87,7 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     # hand-off (epochs 5-12) is sized for 30 epochs; a larger step and batch than the paper's (TMR's lr 1e-4,
     # doubled) converge in the time `make default-model` may take.
     "cpu": {"lr": 3e-4, "batch_size": 64, "epochs": 12, "eval_batch_size": 128},
+    "cpu-motpp": {"lr": 3e-4, "batch_size": 64, "epochs": 12, "eval_batch_size": 128},
     # Tests: a few steps on a handful of clips.
     "tiny": {"lr": 1e-3, "batch_size": 8, "epochs": 2, "eval_batch_size": 16, "log_every": 1, "text_batch_size": 16},
 }
