@@ -35,7 +35,7 @@ class MotionEncoderConfig:
     spatial_layers: int = 2  # motpp factorized: pre-LN blocks over the body-part tokens of one frame
     temporal_layers: int = 2  # motpp factorized: pre-LN blocks over time
     layers: int = 4  # blocks of the motpp divided/joint variants, of MoT (3) and of ACTOR (6)
-    dropout: float = 0.1  # dropout after positional encodings, in attention and feed-forward
+    dropout: float = 0.1  # after the positional encodings and in the head; ACTOR and MoT also inside their blocks
     drop_path: float = 0.1  # stochastic depth, rising linearly from 0 to this value over a stage's blocks
     mot_joint_values: int = 9  # mot only: values per joint token, 9 (SIGIR'23: 6D rot + RIC) or 12 (+ local vel)
 
@@ -56,6 +56,8 @@ class TextEncoderConfig:
 class LatentConfig:
     dim: int = 256  # the joint embedding space (public contract: 256)
     variational: bool = True  # encoders emit (mu, logvar) and training samples z = mu + sigma * eps (PAPER.md 4)
+    noise_scale: float = 1.0  # training samples z = mu + noise_scale * sigma * eps (TEMOS/TMR's `fact`; code: 1.0)
+    noise_warmup_epochs: float = 0.0  # noise_scale ramps linearly from 0 over these epochs (0 = constant)
 
 
 @dataclass
@@ -154,6 +156,9 @@ class ModelConfig:
                             ("text.dropout", t.dropout), ("decoder.dropout", dec.dropout)]:
             if not 0.0 <= value < 1.0:
                 raise ConfigError(f"model.{name}: must be in [0, 1), got {value}")
+        if lat.noise_scale < 0 or lat.noise_warmup_epochs < 0:
+            raise ConfigError(f"model.latent.noise_scale/noise_warmup_epochs: must be >= 0, got "
+                              f"{lat.noise_scale}/{lat.noise_warmup_epochs}")
         if loss.temperature <= 0:
             raise ConfigError(f"model.loss.temperature: must be > 0, got {loss.temperature}")
         if not 0.0 <= loss.filter_threshold <= 1.0:

@@ -150,7 +150,7 @@ class DividedSpaceTimeBlock(nn.Module):
     """
 
     def __init__(self, d_model: int, heads: int, ff: int, dropout: float = 0.1, drop_path: float = 0.0,
-                 eps: float = 1e-6):
+                 eps: float = 1e-5):
         super().__init__()
         self.time_attn = MultiHeadAttention(d_model, heads, dropout)
         self.space_attn = MultiHeadAttention(d_model, heads, dropout)

@@ -86,10 +86,21 @@ class RetrievalModel(nn.Module):
         # A deterministic latent (variational=False) is a Gaussian of zero width: report logvar 0, never sample.
         return logvar if self.config.latent.variational else torch.zeros_like(logvar)
 
-    def sample(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        """z = mu + sigma * eps during training of a variational model (PAPER.md 4), else mu."""
+    def noise_scale(self, epoch: float) -> float:
+        """The factor on the sampled noise at ``epoch``: ``latent.noise_scale``, ramped up from 0 over
+        ``latent.noise_warmup_epochs``. At initialisation mu barely differs between samples while sigma is ~1, so
+        full-scale noise would drown the contrastive signal until the encoders spread mu out."""
+        latent = self.config.latent
+        if latent.noise_warmup_epochs > 0:
+            return latent.noise_scale * min(1.0, float(epoch) / latent.noise_warmup_epochs)
+        return latent.noise_scale
+
+    def sample(self, mu: torch.Tensor, logvar: torch.Tensor, epoch: float = 0.0) -> torch.Tensor:
+        """z = mu + scale * sigma * eps during training of a variational model (PAPER.md 4), else mu."""
         if self.training and self.config.latent.variational:
-            return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            scale = self.noise_scale(epoch)
+            if scale > 0:
+                return mu + scale * torch.exp(0.5 * logvar) * torch.randn_like(mu)
         return mu
 
     # -- training objective ---------------------------------------------------------------------------------------
@@ -100,8 +111,8 @@ class RetrievalModel(nn.Module):
         motion, motion_mask = batch["motion"], batch["motion_mask"]
         m_mu, m_logvar = self.encode_motion(motion, motion_mask)
         t_mu, t_logvar = self.encode_text(batch["text_states"], batch["text_mask"])
-        m_z = self.sample(m_mu, m_logvar)
-        t_z = self.sample(t_mu, t_logvar)
+        m_z = self.sample(m_mu, m_logvar, epoch)
+        t_z = self.sample(t_mu, t_logvar, epoch)
         teacher = batch.get("teacher")
 
         if isinstance(self.contrastive, CCCLLoss):

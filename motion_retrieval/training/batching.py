@@ -27,6 +27,7 @@ from motion_retrieval.errors import MotionDataError
 from motion_retrieval.models.text_backbone import TokenStateCache
 from motion_retrieval.models.tokens import fit_to_max_frames
 from motion_retrieval.stats import Normalizer
+from motion_retrieval.training.augment import AugmentConfig, Augmenter
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,10 @@ class Sample:
 class CaptionedMotions(Dataset):
     """One dataset split as (motion, caption) samples.
 
-    ``random_caption=True`` (training): every epoch each motion draws one of its usable captions; the draw is a
-    pure function of (seed, epoch, index) so runs are reproducible with any number of workers. ``False``
+    ``augment`` (training only): domain-randomisation transforms (``training.augment``), drawn per clip from
+    (seed, epoch, index). ``random_caption=True`` (training): every epoch each motion draws one of its usable
+    captions; the draw is a pure function of (seed, epoch, index) so runs are reproducible with any number of
+    workers. ``False``
     (validation, test): always the FIRST usable caption, TMR's choice for its protocols.
     """
 
@@ -86,8 +89,10 @@ class CaptionedMotions(Dataset):
         max_seconds: float | None = None,
         random_caption: bool = True,
         seed: int = 0,
+        augment: AugmentConfig | None = None,
     ):
         self.name = name
+        self.augmenter = Augmenter(augment) if augment is not None and augment.enabled else None
         self.normalizer = normalizer
         self.max_frames = max_frames
         self.random_caption = random_caption
@@ -142,8 +147,13 @@ class CaptionedMotions(Dataset):
         else:
             caption = captions[0]
         clip = crop_to_caption(record, caption).features
+        rng = np.random.default_rng((self.seed, self.epoch, index, 1)) if self.augmenter is not None else None
+        if rng is not None:
+            clip = self.augmenter.raw(np.asarray(clip, dtype=np.float32), rng)
         clip = fit_to_max_frames(clip, self.max_frames)  # (T<=max_frames, 263)
         motion = self.normalizer.normalize(np.asarray(clip, dtype=np.float32)).astype(np.float32)
+        if rng is not None:
+            motion = self.augmenter.normalised(motion, rng)
         return Sample(motion=motion, caption=caption.text, key=record.id, dataset=self.name)
 
 

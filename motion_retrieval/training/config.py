@@ -19,6 +19,7 @@ from typing import Any
 
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.models.config import ModelConfig, get_preset, list_presets
+from motion_retrieval.training.augment import AugmentConfig
 
 FORMAT_VERSION = 1
 
@@ -41,8 +42,10 @@ class TrainConfig:
     validate_every: int = 1  # epochs between validations [C validates every epoch]
     grad_clip_norm: float | None = None  # [C] does not clip
     text_batch_size: int = 64  # captions per batch when precomputing token states and teacher embeddings
+    augment: AugmentConfig = field(default_factory=AugmentConfig)  # domain randomisation (training.augment)
 
     def __post_init__(self) -> None:
+        self.augment = AugmentConfig.from_dict(self.augment)
         problems = []
         if not self.lr > 0:
             problems.append(f"lr must be > 0, got {self.lr}")
@@ -141,5 +144,8 @@ def resolve_config_spec(spec: str | Path | None, **train_overrides: Any) -> RunC
         if preset not in list_presets():
             raise ConfigError(f"{path}: unknown preset {preset!r}; choose from {list_presets()}")
         model = get_preset(preset).replace(**model_values) if model_values else get_preset(preset)
-        train_values = {**TRAIN_PRESETS.get(preset, {}), **(values.get("train") or {}), **train_overrides}
+        preset_train = TRAIN_PRESETS.get(preset, {})
+        train_values = {**preset_train, **(values.get("train") or {}), **train_overrides}
+        if isinstance(preset_train.get("augment"), dict) and isinstance(train_values.get("augment"), dict):
+            train_values["augment"] = {**preset_train["augment"], **train_values["augment"]}  # override per field
     return RunConfigSpec(model, TrainConfig.from_dict(train_values, where=str(path)))

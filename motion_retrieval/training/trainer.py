@@ -152,7 +152,7 @@ class Trainer:
         self.train_sets = [
             CaptionedMotions(records, data.normalizers[name], name=name, max_frames=max_frames,
                              min_seconds=train_config.min_seconds, max_seconds=train_config.max_seconds,
-                             random_caption=True, seed=train_config.seed)
+                             random_caption=True, seed=train_config.seed, augment=train_config.augment)
             for name, records in data.train.items()
         ]
         self.val_set = None

@@ -73,6 +73,36 @@ def test_training_samples_evaluation_uses_mu(tiny_config, make_batch):
     assert text.shape == (4, 256)
 
 
+def test_noise_scale_and_its_warm_up(tiny_config, make_batch):
+    batch = make_batch()
+    model = RetrievalModel(tiny_config(latent__noise_scale=0.1, latent__noise_warmup_epochs=4)).train()
+    mu, logvar = model.encode_motion(batch["motion"], batch["motion_mask"])
+    assert [model.noise_scale(e) for e in (0, 1, 4, 9)] == pytest.approx([0.0, 0.025, 0.1, 0.1])
+    assert torch.equal(model.sample(mu, logvar, epoch=0), mu)  # no noise at the start of the warm-up
+    reference = RetrievalModel(tiny_config()).train()
+    torch.manual_seed(1)
+    small = model.sample(mu, logvar, epoch=4) - mu
+    torch.manual_seed(1)
+    full = reference.sample(mu, logvar, epoch=4) - mu
+    torch.testing.assert_close(small, 0.1 * full)  # the same draw, scaled by noise_scale
+
+
+def test_motpp_starts_from_the_official_initialisation():
+    """Default Linear init and zero tokens: mu differs between motions from the first step. The ViT-style
+    trunc-normal(0.02) init shrank that spread about tenfold (the contrastive signal drowned in sigma ~ 1 noise)."""
+    from motion_retrieval.models.config import get_preset
+    from motion_retrieval.models.layers import init_vit_weights
+
+    torch.manual_seed(0)
+    motion, mask = torch.randn(16, 40, 263), torch.ones(16, 40, dtype=torch.bool)
+    model = RetrievalModel(get_preset("cpu-motpp")).eval()
+    assert torch.count_nonzero(model.motion_encoder.spatial_cls) == 0
+    spread = model.encode_motion(motion, mask)[0].std(dim=0).mean()
+    init_vit_weights(model.motion_encoder)
+    vit_spread = model.encode_motion(motion, mask)[0].std(dim=0).mean()
+    assert spread > 3 * vit_spread
+
+
 @pytest.mark.parametrize(("kind", "attention"), VARIANTS)
 def test_a_few_steps_lower_the_loss(kind, attention, tiny_config, make_batch):
     """Deterministic latents here: at initialisation sigma ~ 1 swamps mu, and 20 steps cannot shrink it yet."""
