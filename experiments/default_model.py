@@ -32,20 +32,27 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_R10 = 50.0
 
 
-def _corpus(path: Path, dialect: str, n: int, seed: int) -> Path:
-    """Generate once; a folder whose synth.json matches is reused (generation is deterministic)."""
+def corpus(path: Path, dialect: str, n: int, seed: int, variant: str = "train") -> Path | None:
+    """Generate once; a folder whose synth.json matches is reused (generation is deterministic). None when this
+    generator has no such ``variant``."""
     from motion_retrieval.synth.corpus import generate_corpus
 
     marker = path / "synth.json"
     if marker.is_file():
         info = json.loads(marker.read_text()).get("config", {})
-        if (info.get("dialect"), info.get("seed"), info.get("n")) == (dialect, seed, n):
+        if (info.get("dialect"), info.get("seed"), info.get("n"), info.get("variant", "train")) == (
+                dialect, seed, n, variant):
             log.info("reusing %s", path)
             return path
         log.info("%s was generated with other settings; regenerating", path)
     if path.exists():
         shutil.rmtree(path)
-    generate_corpus(path, dialect, n=n, seed=seed, progress=True)
+    kwargs = {} if variant == "train" else {"variant": variant}
+    try:
+        generate_corpus(path, dialect, n=n, seed=seed, progress=True, **kwargs)
+    except TypeError:
+        log.warning("this generator has no %r variant; skipping %s", variant, path)
+        return None
     return path
 
 
@@ -75,9 +82,9 @@ def run(args: argparse.Namespace) -> dict:
     work = Path(args.work)
     out = Path(args.out) if args.out else (work / "quick-default" if args.quick else default_run_dir())
     started = time.perf_counter()
-    humanml3d = _corpus(work / f"synth-humanml3d-s1-n{args.n_humanml3d}", "humanml3d", args.n_humanml3d, 1)
-    kitml = _corpus(work / f"synth-kitml-s2-n{args.n_kitml}", "kitml", args.n_kitml, 2)
-    fresh = _corpus(work / f"synth-humanml3d-s3-n{args.n_eval}", "humanml3d", args.n_eval, 3)
+    humanml3d = corpus(work / f"synth-humanml3d-s1-n{args.n_humanml3d}", "humanml3d", args.n_humanml3d, 1)
+    kitml = corpus(work / f"synth-kitml-s2-n{args.n_kitml}", "kitml", args.n_kitml, 2)
+    fresh = corpus(work / f"synth-humanml3d-s3-n{args.n_eval}", "humanml3d", args.n_eval, 3)
     generated = time.perf_counter()
 
     overrides = {"epochs": args.epochs} if args.epochs else {}

@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from motion_retrieval.data.record import MotionRecord
-from motion_retrieval.evaluation.protocols import evaluate_protocols
+from motion_retrieval.evaluation.protocols import evaluate_protocols, ndcg_relevance, strip_subject
 from motion_retrieval.models.retrieval import RetrievalModel
 from motion_retrieval.models.text_backbone import TokenStateCache
 from motion_retrieval.stats import Normalizer
@@ -31,6 +31,7 @@ class EmbeddedSet:
     motion: np.ndarray  # (N, D) float32, unit norm
     text: np.ndarray  # (N, D) float32, unit norm
     teacher: np.ndarray  # (N, E) float32, unit norm
+    relevance: np.ndarray | None = None  # (N, N) nDCG relevance, text x motion (protocols.ndcg_relevance)
 
 
 def evaluation_set(
@@ -72,11 +73,23 @@ def embed_set(
             captions += batch["captions"]
     finally:
         model.train(was_training)
-    return EmbeddedSet(keys, captions, torch.cat(motion).numpy(), torch.cat(text).numpy(), torch.cat(teacher).numpy())
+    return EmbeddedSet(keys, captions, torch.cat(motion).numpy(), torch.cat(text).numpy(), torch.cat(teacher).numpy(),
+                       relevance=caption_set_relevance(dataset, captions, cache))
+
+
+def caption_set_relevance(dataset: CaptionedMotions, queries: Sequence[str], cache: TokenStateCache) -> np.ndarray:
+    """The (N, N) nDCG relevance of every motion (all its captions) to every row's query (its first caption)."""
+    texts = [c.text for captions in dataset.captions for c in captions]
+    owner = [row for row, captions in enumerate(dataset.captions) for _ in captions]
+    backbone = cache.backbone
+    caption_emb = backbone.sentence_embeddings([strip_subject(t) for t in texts]).numpy()  # (C, E)
+    query_emb = backbone.sentence_embeddings([strip_subject(q) for q in queries]).numpy()  # (N, E)
+    return ndcg_relevance(query_emb, queries, caption_emb, texts, owner, len(queries))
 
 
 def evaluate_embedded(
     embedded: EmbeddedSet, protocols: Sequence[str], nsim_keys: Sequence[str] | None = None, batch_size: int = 32
 ) -> dict[str, dict[str, float]]:
     return evaluate_protocols(embedded.motion, embedded.text, embedded.keys, embedded.captions, embedded.teacher,
-                              protocols=protocols, nsim_keys=nsim_keys, batch_size=batch_size)
+                              protocols=protocols, nsim_keys=nsim_keys, batch_size=batch_size,
+                              relevance=embedded.relevance)

@@ -93,25 +93,26 @@ def threshold_positives(teacher_sims: np.ndarray, threshold: float = 0.95) -> np
     """TMR's protocol (b): gallery items whose caption is near-identical to the query's also count as correct.
 
     TMR rescales the threshold from [0, 1] to cosine space, ``2 * threshold - 1`` (0.95 -> cosine 0.9), and marks
-    ``teacher cosine >= that`` [T ``contrastive_metrics``]. The diagonal always counts, even if float rounding puts
-    a self-similarity a hair below 1.
+    ``teacher cosine > that`` (strictly, as TMR's ``sim_matrix > threshold``) [T ``contrastive_metrics``]. The
+    diagonal always counts, even if float rounding puts a self-similarity a hair below 1.
     """
     teacher_sims = np.asarray(teacher_sims, dtype=np.float64)
-    positives = teacher_sims >= 2.0 * threshold - 1.0
+    positives = teacher_sims > 2.0 * threshold - 1.0
     if teacher_sims.shape[0] == teacher_sims.shape[1]:
         np.fill_diagonal(positives, True)
     return positives
 
 
 def ndcg_at_k(sims: np.ndarray, relevance: np.ndarray, k: int) -> float:
-    """Mean nDCG@k over the rows of ``sims`` with graded ``relevance`` (same shape, values in [0, 1]).
+    """Mean nDCG@k over the rows of ``sims`` with graded ``relevance`` (same shape, values <= 1).
 
-    Gain ``2**rel - 1`` and discount ``log2(position + 2)`` as in the SIGIR'23 MoT evaluation [S]. The gallery is
-    ordered by decreasing similarity with a stable sort (ties keep gallery order); the ideal ordering sorts the
-    relevances. Rows whose ideal DCG is 0 (nothing relevant) score 0.
+    Gain ``2**rel - 1`` and discount ``log2(position + 2)`` as in the SIGIR'23 MoT evaluation [S]; negative
+    relevances are kept as they are there (they give a negative gain). The gallery is ordered by decreasing
+    similarity with a stable sort (ties keep gallery order); the ideal ordering sorts the relevances. Rows whose
+    ideal DCG is not positive (nothing relevant) score 0.
     """
     sims = _as_matrix(sims)
-    relevance = np.clip(np.asarray(relevance, dtype=np.float64), 0.0, 1.0)
+    relevance = np.asarray(relevance, dtype=np.float64)
     if relevance.shape != sims.shape:
         raise ValueError(f"relevance shape {relevance.shape} differs from similarity shape {sims.shape}")
     k = min(int(k), sims.shape[1])
@@ -121,7 +122,7 @@ def ndcg_at_k(sims: np.ndarray, relevance: np.ndarray, k: int) -> float:
     ideal = np.exp2(-np.sort(-relevance, axis=1)[:, :k]) - 1.0  # (Q, k) best possible gains
     dcg = gains @ discounts  # (Q,)
     idcg = ideal @ discounts  # (Q,)
-    ndcg = np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)
+    ndcg = np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)  # (Q,)
     return float(np.mean(ndcg))
 
 

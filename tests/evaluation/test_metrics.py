@@ -44,7 +44,7 @@ def naive_ndcg(sims, relevance, k):
     scores = []
     for i in range(len(sims)):
         order = sorted(range(len(sims[i])), key=lambda j: -sims[i][j])  # Python's sort is stable
-        rel = [min(max(r, 0.0), 1.0) for r in relevance[i]]
+        rel = list(relevance[i])  # negative relevances are kept, as in the SIGIR'23 MoT code
         dcg = sum((2 ** rel[j] - 1) / math.log2(p + 2) for p, j in enumerate(order[:k]))
         ideal = sorted(rel, reverse=True)
         idcg = sum((2 ** r - 1) / math.log2(p + 2) for p, r in enumerate(ideal[:k]))
@@ -89,8 +89,14 @@ def test_threshold_uses_the_best_ranked_positive():
     sims = np.array([[0.2, 0.9, 0.1], [0.3, 0.8, 0.1], [0.0, 0.1, 0.7]])
     teacher_sims = np.array([[1.0, 0.95, 0.0], [0.95, 1.0, 0.0], [0.0, 0.0, 1.0]])
     assert averaged_ranks(sims)[0] == 1.0  # its own motion is second
-    positives = threshold_positives(teacher_sims, 0.95)  # cosine >= 0.9 counts
+    positives = threshold_positives(teacher_sims, 0.95)  # cosine > 0.9 counts
     assert averaged_ranks(sims, positives)[0] == 0.0  # but the near-duplicate's motion is first
+
+
+def test_threshold_is_strict_as_in_tmr():
+    cut = 2 * 0.95 - 1  # computed as TMR computes it (0.8999999999999999 in floating point)
+    teacher_sims = np.array([[1.0, cut], [cut, 1.0]])  # exactly at the threshold: TMR's `>` leaves it out
+    assert threshold_positives(teacher_sims, 0.95).tolist() == [[True, False], [False, True]]
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -143,3 +143,23 @@ def test_report_table_and_files(tmp_path):
     assert (tmp_path / "eval" / "results.md") in written
     average = average_protocols(results)
     assert average["t2m/R10"] == pytest.approx((results["normal"]["t2m/R10"] + results["batches"]["t2m/R10"]) / 2)
+
+
+def test_ndcg_relevance_follows_the_sigir_mot_definition():
+    from motion_retrieval.evaluation.protocols import ndcg_relevance, strip_subject
+
+    assert strip_subject("A person walks forward.") == "walks forward"
+    assert strip_subject("Someone waves, then a man bows!") == "waves, then bows"
+    queries = ["a person walks forward.", "someone jumps."]
+    captions = ["The person walks forward slowly.", "a man runs", "a man jumps high", "A woman hops"]
+    owner = [0, 0, 1, 1]  # motion 0 has two captions, motion 1 two
+    q = np.array([[1.0, 0.0], [0.0, 1.0]])
+    c = np.array([[0.6, 0.8], [-0.8, 0.6], [0.0, 1.0], [-0.6, -0.8]])  # unit vectors
+    rel = ndcg_relevance(q, queries, c, captions, owner, 2)
+    assert rel[0, 0] == 1.0  # "walks forward" is a substring of motion 0's first caption (subjects stripped)
+    assert rel[0, 1] == pytest.approx(0.0)  # best of motion 1's captions (0.0 and -0.6)
+    assert rel[1, 1] == 1.0  # "jumps" is in "jumps high"
+    assert rel[1, 0] == pytest.approx(0.8)  # the best of motion 0's captions, not its first
+    c2 = np.array([[-0.6, -0.8], [-0.8, 0.6], [0.0, 1.0], [-0.6, -0.8]])
+    rel = ndcg_relevance(q, ["x", "y"], c2, captions, owner, 2)
+    assert rel[0, 1] == pytest.approx(0.0) and rel[0, 0] == pytest.approx(-0.6)  # negatives are kept

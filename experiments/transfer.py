@@ -1,0 +1,175 @@
+"""Model selection on transfer: train variants on the same procedural corpora, score each where it matters.
+
+Every variant trains jointly on both procedural dialects (HumanML3D dialect seed 1, KIT-ML dialect seed 2) and is
+scored on three sets the model never trained on:
+
+- **real**: real optical mocap (``../shared/fixtures/bandai-namco-1``), class-level retrieval with the product's
+  importer (``benchmarks/real_mocap.py``'s metrics: zero-shot accuracy, t2m mAP, left/right accuracy), normalised
+  with the run's statistics (what the exported model does) and with the collection's own (``coll``);
+- **transfer**: the test split of a ``--variant transfer`` corpus (held-out caption templates and phrasings, body
+  proportions and tempos outside the training ranges, held-out styles and action variants), t2m/m2t R@10;
+- **fresh**: the test split of a fresh corpus of the training generator (seed 3), t2m/m2t R@10: in-distribution.
+
+Models are chosen on real + transfer, never on fresh alone. ``VARIANTS`` is the ablation ladder (each step adds one
+change); ``--only`` picks some, ``--seeds`` repeats each with other seeds (mean and spread reported).
+
+    python -m experiments.transfer --only baseline augment --epochs 12
+    python -m experiments.transfer --seeds 3 --only motpp-fixed tmr-fixed --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("experiments.transfer")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REAL_FOLDER = REPO_ROOT.parent / "shared" / "fixtures" / "bandai-namco-1"
+REAL_PROMPTS = REPO_ROOT / "benchmarks" / "prompts" / "bandai_namco_1.json"
+
+AUGMENT = {"tempo": 0.15, "crop": 0.05, "offset": 0.3, "scale": 0.15, "noise": 0.05, "group_dropout": 0.15}
+
+# name -> (preset, model overrides, train overrides). Each step of the ladder adds one change to the one above.
+VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "baseline": ("cpu", {}, {}),  # the shipped recipe before this work: full-scale latent noise, no augmentation
+    "noise0.1": ("cpu", {"latent": {"noise_scale": 0.1}}, {}),
+    "augment": ("cpu", {"latent": {"noise_scale": 0.1}}, {"augment": AUGMENT}),
+    "motpp-fixed": ("cpu-motpp", {"latent": {"noise_scale": 0.1}}, {"augment": AUGMENT}),
+    "motpp-asis": ("cpu-motpp", {}, {}),
+}
+
+
+def _scores(run_dir: Path, fresh: Path, transfer: Path | None, real: Any, prompts: dict, device: str) -> dict:
+    from motion_retrieval.evaluation.labelled import evaluate_collection
+    from motion_retrieval.evaluation.run_embedder import RunEmbedder
+    from motion_retrieval.evaluation.runner import evaluate_run
+    from motion_retrieval.stats import Normalizer
+    from motion_retrieval.training.run_dir import load_run
+    from motion_retrieval.training.sources import make_source
+
+    run = load_run(run_dir)
+    out: dict[str, Any] = {}
+    for name, corpus in (("fresh", fresh), ("transfer", transfer)):
+        if corpus is None:
+            continue
+        result = evaluate_run(run, make_source("humanml3d", "humanml3d", corpus), split="test", protocol="normal",
+                              stats="run", device=device, progress=False)
+        normal = result.protocols["normal"]
+        out[name] = {"t2m/R10": normal["t2m/R10"], "m2t/R10": normal["m2t/R10"], "t2m/R01": normal["t2m/R01"],
+                     "motions": result.motions}
+    if real is not None and real.takes:
+        for stats, embedder in (("run", RunEmbedder(run)),
+                                ("coll", RunEmbedder(run, normalizer=Normalizer.fit(real.features())))):
+            r = evaluate_collection(embedder, real, prompts)
+            out[f"real/{stats}"] = {k: r[k] for k in ("zero_shot/accuracy", "zero_shot/balanced_accuracy",
+                                                      "t2m/mAP", "t2m/P@10", "side/accuracy")}
+    return out
+
+
+def _table(results: dict[str, list[dict]]) -> str:
+    def cell(runs: list[dict], where: str, key: str) -> str:
+        values = [r[where][key] for r in runs if where in r and r[where].get(key) is not None]
+        if not values:
+            return "-"
+        mean = sum(values) / len(values)
+        spread = (max(values) - min(values)) / 2 if len(values) > 1 else None
+        return f"{mean:.1f}" if spread is None else f"{mean:.1f} ± {spread:.1f}"
+
+    lines = ["| variant | seeds | real zero-shot | real mAP | real left/right | real zero-shot (coll. stats) | "
+             "transfer t2m / m2t R@10 | fresh t2m / m2t R@10 |",
+             "|---|---:|---:|---:|---:|---:|---|---|"]
+    for name, runs in results.items():
+        lines.append(
+            f"| {name} | {len(runs)} | {cell(runs, 'real/run', 'zero_shot/accuracy')} | "
+            f"{cell(runs, 'real/run', 't2m/mAP')} | {cell(runs, 'real/run', 'side/accuracy')} | "
+            f"{cell(runs, 'real/coll', 'zero_shot/accuracy')} | "
+            f"{cell(runs, 'transfer', 't2m/R10')} / {cell(runs, 'transfer', 'm2t/R10')} | "
+            f"{cell(runs, 'fresh', 't2m/R10')} / {cell(runs, 'fresh', 'm2t/R10')} |")
+    return "\n".join(lines) + "\n"
+
+
+def load_real(folder: Path = REAL_FOLDER, prompts: Path = REAL_PROMPTS):
+    """The real labelled collection (None when the fixtures are absent) and its prompts."""
+    from motion_retrieval.evaluation.labelled import read_collection, read_labels, read_prompts
+
+    if not (folder / "labels.tsv").is_file():
+        log.warning("%s: no labelled real takes; the real-mocap columns stay empty", folder)
+        return None, {}
+    collection = read_collection(folder, read_labels(folder / "labels.tsv"), min_takes=5)
+    if collection.skipped:
+        log.warning("%d real take(s) did not import, e.g. %s", len(collection.skipped), collection.skipped[0])
+    return collection, read_prompts(prompts)
+
+
+def run(args: argparse.Namespace) -> dict:
+    from experiments.default_model import corpus
+    from motion_retrieval.models.config import scale_cccl_schedule
+    from motion_retrieval.training.config import resolve_config_spec
+    from motion_retrieval.training.sources import make_source
+    from motion_retrieval.training.trainer import train_run
+
+    work = Path(args.work)
+    humanml3d = corpus(work / f"synth-humanml3d-s1-n{args.n_humanml3d}", "humanml3d", args.n_humanml3d, 1)
+    kitml = corpus(work / f"synth-kitml-s2-n{args.n_kitml}", "kitml", args.n_kitml, 2)
+    fresh = corpus(work / f"synth-humanml3d-s3-n{args.n_eval}", "humanml3d", args.n_eval, 3)
+    transfer = corpus(work / f"synth-transfer-s4-n{args.n_eval}", "humanml3d", args.n_eval, 4, variant="transfer")
+    real, prompts = load_real()
+    sources = [make_source("humanml3d", "humanml3d", humanml3d), make_source("kitml", "kitml", kitml)]
+
+    names = args.only or list(VARIANTS)
+    unknown = sorted(set(names) - set(VARIANTS))
+    if unknown:
+        raise SystemExit(f"unknown variant(s) {unknown}; known: {list(VARIANTS)}")
+    results: dict[str, list[dict]] = {}
+    for name in names:
+        preset, model_overrides, train_overrides = VARIANTS[name]
+        for seed_index in range(args.seeds):
+            spec = resolve_config_spec(preset, **({"epochs": args.epochs} if args.epochs else {}))
+            if args.device:
+                spec.train.device = args.device
+            model = spec.model.replace(**model_overrides) if model_overrides else spec.model
+            model = scale_cccl_schedule(model, spec.train.epochs)
+            train = spec.train.from_dict({**spec.train.to_dict(), **train_overrides,
+                                          "seed": spec.train.seed + seed_index})
+            run_dir = work / "runs" / f"{name}-s{seed_index}"
+            started = time.perf_counter()
+            train_run(run_dir, sources, model, train, text_cache=work / "token_states.pt",
+                      progress=not args.quiet)
+            scores = _scores(run_dir, fresh, transfer, real, prompts, args.device or "cpu")
+            scores["train_seconds"] = time.perf_counter() - started
+            results.setdefault(name, []).append(scores)
+            log.info("%s seed %d: %s", name, seed_index, json.dumps(scores))
+            (work / "transfer_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = _table(results)
+    (work / "transfer_table.md").write_text(table)
+    return {"results": results, "table": table}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", default=str(REPO_ROOT / "build" / "transfer"))
+    parser.add_argument("--only", nargs="*", default=None, help=f"variants to run (default all: {list(VARIANTS)})")
+    parser.add_argument("--seeds", type=int, default=1, help="runs per variant, seeds 1234, 1235, ...")
+    parser.add_argument("--epochs", type=int, default=None, help="override the presets' epochs")
+    parser.add_argument("--n-humanml3d", type=int, default=2500)
+    parser.add_argument("--n-kitml", type=int, default=800)
+    parser.add_argument("--n-eval", type=int, default=1700)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    report = run(args)
+    print(json.dumps(report["results"]) if args.json else report["table"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
