@@ -50,17 +50,53 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%s:%s" .Values.modelRepository.image.repository (default .Chart.AppVersion .Values.modelRepository.image.tag) -}}
 {{- end -}}
 
-{{/* Triton's gRPC address as the service sees it: the Triton Service of this release. */}}
+{{/* Triton's gRPC address as the service sees it: the headless Triton Service of this release through gRPC's DNS
+   resolver, so that the service's channel resolves every ready Triton pod and spreads calls with round_robin
+   (a ClusterIP would pin each long-lived channel to one pod). */}}
 {{- define "mr.tritonUrl" -}}
-{{- printf "%s.%s.svc:%d" (include "mr.tritonName" .) .Release.Namespace (int .Values.triton.ports.grpc) -}}
+{{- printf "dns:///%s.%s.svc.%s:%d" (include "mr.tritonName" .) .Release.Namespace .Values.clusterDomain (int .Values.triton.ports.grpc) -}}
+{{- end -}}
+
+{{/* The bundled Milvus chart's Service name: its "milvus.fullname" rule, evaluated with the values it receives
+   (milvus.fullnameOverride / milvus.nameOverride), so the address holds for any release name. */}}
+{{- define "mr.milvusFullname" -}}
+{{- $values := .Values.milvus -}}
+{{- if $values.fullnameOverride -}}
+{{- $values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default "milvus" $values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Milvus URI: the bundled chart's Service when milvus.enabled, else the external address (required). */}}
 {{- define "mr.milvusUri" -}}
 {{- if .Values.milvus.enabled -}}
-{{- printf "http://%s-milvus.%s.svc:19530" .Release.Name .Release.Namespace -}}
+{{- $port := int (dig "service" "port" 19530 .Values.milvus) -}}
+{{- printf "http://%s.%s.svc.%s:%d" (include "mr.milvusFullname" .) .Release.Namespace .Values.clusterDomain $port -}}
 {{- else -}}
 {{- required "externalMilvus.uri is required when milvus.enabled is false (e.g. http://milvus.data.svc:19530)" .Values.externalMilvus.uri -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the Milvus token, if any ("" = Milvus without authentication). */}}
+{{- define "mr.milvusTokenSecret" -}}
+{{- if not .Values.milvus.enabled -}}{{ .Values.externalMilvus.existingSecret }}{{- end -}}
+{{- end -}}
+
+{{- define "mr.milvusTokenDir" -}}/etc/motion-retrieval/milvus{{- end -}}
+
+{{/* "true" when the HPAs may use Pods metrics from the custom metrics API, "" otherwise. */}}
+{{- define "mr.customMetrics" -}}
+{{- $declared := .Values.metrics.customMetricsApi | toString -}}
+{{- if eq $declared "true" -}}
+true
+{{- else if and (eq $declared "auto") (or (.Capabilities.APIVersions.Has "custom.metrics.k8s.io/v1beta1") (.Capabilities.APIVersions.Has "custom.metrics.k8s.io/v1beta2")) -}}
+true
 {{- end -}}
 {{- end -}}
 
@@ -93,6 +129,32 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- if and .Values.server.autoscaling.enabled (gt (int .Values.server.autoscaling.minReplicas) (int .Values.server.autoscaling.maxReplicas)) -}}
 {{- fail "server.autoscaling.minReplicas must not exceed maxReplicas" -}}
+{{- end -}}
+{{- range $component := list "server" "triton" -}}
+{{- $cfg := index $.Values $component -}}
+{{- $min := $cfg.pdb.minAvailable -}}
+{{- if and $cfg.pdb.enabled (or (kindIs "float64" $min) (kindIs "int" $min) (kindIs "int64" $min)) -}}
+{{- $replicas := int (ternary $cfg.autoscaling.minReplicas $cfg.replicaCount $cfg.autoscaling.enabled) -}}
+{{- if ge (int $cfg.pdb.minAvailable) $replicas -}}
+{{- fail (printf "%s.pdb.minAvailable is %d with %d replica(s): no pod could ever be evicted, which blocks every node drain. Use %s.pdb.maxUnavailable: 1 (the default) or run more replicas than minAvailable" $component (int $cfg.pdb.minAvailable) $replicas $component) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if .Values.milvus.enabled -}}
+{{- $m := .Values.milvus -}}
+{{- $pulsar := or (dig "pulsarv3" "enabled" false $m) (dig "pulsar" "enabled" false $m) (dig "externalPulsar" "enabled" false $m) -}}
+{{- $kafka := or (dig "kafka" "enabled" false $m) (dig "externalKafka" "enabled" false $m) -}}
+{{- $woodpecker := dig "woodpecker" "enabled" false $m -}}
+{{- if dig "cluster" "enabled" false $m -}}
+{{- if not (or $pulsar $kafka $woodpecker) -}}
+{{- fail "milvus.cluster.enabled (Milvus distributed) needs a message queue: set milvus.pulsarv3.enabled: true (or milvus.kafka.enabled, or an externalPulsar / externalKafka), or use standalone (milvus.cluster.enabled: false)" -}}
+{{- end -}}
+{{- else -}}
+{{- $mq := dig "standalone" "messageQueue" "rocksmq" $m -}}
+{{- if or (and (eq $mq "pulsar") (not $pulsar)) (and (eq $mq "kafka") (not $kafka)) (and (eq $mq "woodpecker") (not $woodpecker)) -}}
+{{- fail (printf "milvus.standalone.messageQueue is %s but no %s is enabled: enable it (e.g. milvus.pulsarv3.enabled / milvus.kafka.enabled) or use the embedded rocksmq" $mq $mq) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -134,21 +196,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   readOnly: {{ eq .Values.modelRepository.source "pvc" }}
 {{- end -}}
 
-{{/* Secret-backed environment of the service and the ingest Job; the rest comes from the ConfigMap. */}}
-{{- define "mr.secretEnv" -}}
-{{- if and (not .Values.milvus.enabled) .Values.externalMilvus.existingSecret }}
+{{/* Environment of the service and the ingest Job beyond the ConfigMap. Secrets reach the service as files
+   (--milvus-token-file, --auth-token-file); the ingest Job reads the Milvus token from the environment because
+   `motion-retrieval ingest` has no token-file flag. */}}
+{{- define "mr.jobSecretEnv" -}}
+{{- with (include "mr.milvusTokenSecret" .) }}
 - name: MOTION_RETRIEVAL_MILVUS_TOKEN
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.externalMilvus.existingSecret }}
-      key: {{ .Values.externalMilvus.key }}
-{{- end }}
-{{- if .Values.server.auth.enabled }}
-- name: MOTION_RETRIEVAL_AUTH_TOKEN
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "mr.authSecretName" . }}
-      key: {{ .Values.server.auth.key }}
+      name: {{ . }}
+      key: {{ $.Values.externalMilvus.key }}
 {{- end }}
 - name: HOME
   value: /tmp
