@@ -1,4 +1,5 @@
-"""Skeleton definitions: SMPL-22 in HumanML3D order, Guo's KIT-ML 21-joint MMM skeleton, and MoT++ body parts.
+"""Skeleton definitions: SMPL-22 in HumanML3D order, Guo's KIT-ML 21-joint MMM skeleton, MoT++ body parts, and
+input-only joint layouts (Human3.6M's 17 joints) that are mapped onto SMPL-22 on arrival.
 
 Coordinate convention (HumanML3D / SMPL): Y is up, a canonicalised body faces +Z, and the person's LEFT side is +X.
 ``raw_offsets`` are the unit rest-pose bone directions of HumanML3D's ``paramUtil`` (``t2m_raw_offsets`` /
@@ -17,6 +18,9 @@ import numpy as np
 __all__ = [
     "BODY_PARTS",
     "BODY_PART_NAMES",
+    "H36M17",
+    "INPUT_LAYOUTS",
+    "JointLayout",
     "KIT21",
     "NUM_JOINT_TOKENS",
     "SKELETONS",
@@ -202,6 +206,32 @@ def get_skeleton(name: str | SkeletonSpec) -> SkeletonSpec:
     if key not in SKELETONS:
         raise KeyError(f"unknown skeleton {name!r}; known: {', '.join(SKELETONS)}")
     return SKELETONS[key]
+
+
+# ----------------------------------------------------------------------------------- input-only layouts
+@dataclass(frozen=True)
+class JointLayout:
+    """A joint layout motions may arrive in and that is mapped onto SMPL-22 (no features are computed in it)."""
+
+    name: str
+    joint_names: tuple[str, ...]
+    parents: tuple[int, ...]  # -1 for the root
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.joint_names)
+
+
+# Human3.6M's 17 joints in the order 3D pose estimators write them (VideoPose3D, MotionBERT, ...). "Nose" is the
+# dataset's "Neck/Nose" joint and "Head" the top of the head; LFoot/RFoot are the ankles. Mapped onto SMPL-22 by
+# data.joint_maps.h36m17_to_smpl22 (missing joints interpolated or synthesized, documented there).
+H36M17 = JointLayout(
+    name="h36m17",
+    joint_names=("Hip", "RHip", "RKnee", "RFoot", "LHip", "LKnee", "LFoot", "Spine", "Thorax", "Nose", "Head",
+                 "LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist"),
+    parents=(-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15),
+)
+INPUT_LAYOUTS: Mapping[str, JointLayout] = MappingProxyType({H36M17.name: H36M17})
 
 
 # ----------------------------------------------------------------------------------- MoT++ body parts

@@ -12,12 +12,18 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from motion_retrieval.data.joint_maps import JointMap
+from motion_retrieval.data.limits import DEFAULT_LIMITS, TakeLimits, check_file_size, check_joints, check_take
 from motion_retrieval.data.record import MotionRecord
 from motion_retrieval.errors import MotionDataError
 from motion_retrieval.rotations import qmul, quaternion_to_matrix
+
+if TYPE_CHECKING:
+    from motion_retrieval.data.rig.mapping import RigMapping
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +100,14 @@ class BvhMotion:
         return positions
 
 
-def parse_bvh(path: str | os.PathLike) -> BvhMotion:
-    """Parse a BVH file; MotionDataError names the file, line and problem."""
+def parse_bvh(path: str | os.PathLike, *, limits: TakeLimits = DEFAULT_LIMITS) -> BvhMotion:
+    """Parse a BVH file; MotionDataError names the file, line and problem.
+
+    The file size, the joint count and the take's length (``Frames`` x ``Frame Time``) are checked against
+    ``limits`` before any frame is read, so a small file cannot declare hours of motion (limits.py).
+    """
     path = Path(path)
+    check_file_size(path, limits)
     try:
         text = path.read_text(encoding="utf-8", errors="strict")
     except FileNotFoundError:
@@ -168,6 +179,8 @@ def parse_bvh(path: str | os.PathLike) -> BvhMotion:
             offset = _floats(words[1:4], lambda p, i=n - 1: fail(p, i))
             if len(offset) != 3:
                 raise fail(f"OFFSET needs 3 numbers, got {len(words) - 1}", n - 1)
+            if not np.isfinite(offset).all():
+                raise fail(f"OFFSET is not finite: {' '.join(words[1:4])}", n - 1)
             if stack[-1] == -2:
                 joints[_innermost_joint(stack)].end_site = offset
             else:
@@ -197,6 +210,7 @@ def parse_bvh(path: str | os.PathLike) -> BvhMotion:
         raise fail(f"HIERARCHY ends with {len(stack)} unclosed '{{'", n - 1)
     if not joints:
         raise fail("HIERARCHY has no joints", n - 1)
+    check_joints(len(joints), path, limits)
 
     frames = frame_time = None
     while n < len(lines) and (frames is None or frame_time is None):
@@ -217,7 +231,10 @@ def parse_bvh(path: str | os.PathLike) -> BvhMotion:
     if frames is None or frame_time is None:
         raise fail("MOTION without 'Frames:' and 'Frame Time:'", n - 1)
     if not frame_time > 0 or not np.isfinite(frame_time):
-        raise fail(f"Frame Time must be positive, got {frame_time}", n - 1)
+        raise fail(f"Frame Time must be a finite positive number of seconds, got {frame_time}", n - 1)
+    if frames < 1:
+        raise fail(f"Frames must be at least 1, got {frames}", n - 1)
+    check_take(frames, 1.0 / frame_time, path, limits)
     rows = [(i, line) for i, line in enumerate(lines[n:], n) if line.strip()]
     if len(rows) < frames:
         raise MotionDataError(path, f"truncated: declares {frames} frames but has {len(rows)}")
@@ -254,42 +271,55 @@ def _is_float(word: str) -> bool:
 
 
 def detect_up_axis(motion: BvhMotion) -> str:
-    """ "y" or "z": the axis the rig's spine points along in its rest pose (pelvis -> highest rest joint)."""
+    """ "y" or "z": the rest pose's tallest axis. Only a fallback for callers without motion: readers find the up
+    axis from the motion (rig/orientation.py), because many rigs keep their rest pose along one bone axis."""
     rest = motion.rest_positions()
     extent = rest.max(axis=0) - rest.min(axis=0)  # a standing rig is tallest along its up axis
     return "z" if extent[2] > extent[1] else "y"
 
 
-def read_bvh(
+def read_bvh_with_mapping(
     path: str | os.PathLike,
     *,
     units: str = "auto",
     up: str = "auto",
-    rig: str | None = None,
+    rig: str | JointMap | None = None,
     compute_features: bool = True,
-) -> MotionRecord:
-    """A BVH take as one SMPL-22 record at 20 fps (joints in metres, Y-up, floored; 263-d features).
-
-    ``units``: "m", "cm", "mm", "in", "cmu" or "auto" (by leg length, see mocap.detect_units); ``up``: "y", "z" or
-    "auto" (the rest pose's tallest axis); ``rig``: a joint_maps rig name, or None to pick one by joint names.
-    Windowing long takes is the caller's choice (windows.split_into_windows).
-    """
-    from motion_retrieval.data import joint_maps
+    limits: TakeLimits = DEFAULT_LIMITS,
+) -> tuple[MotionRecord, RigMapping]:
+    """``read_bvh`` and the mapping it used (for ``motion-retrieval inspect``)."""
     from motion_retrieval.data.mocap import joints_to_record
+    from motion_retrieval.data.rig import map_rig
 
-    motion = parse_bvh(path)
-    joint_map = joint_maps.get_rig_map(rig) if rig else joint_maps.find_rig_map(motion.names, path)
+    motion = parse_bvh(path, limits=limits)
     positions = motion.positions()  # (T, J, 3) file units and axes
-    smpl = joint_map.apply(positions, motion.names, path)  # (T, 22, 3)
-    up_axis = detect_up_axis(motion) if up == "auto" else up
-    log.debug("%s: rig %s, %d frames at %.3f fps, up %s", path, joint_map.name, motion.num_frames, motion.fps, up_axis)
-    return joints_to_record(
+    smpl, mapping = map_rig(
+        positions, motion.names, [j.parent for j in motion.joints], rig=rig, up=up, units=units, path=path
+    )
+    log.debug("%s: rig %s (%s), %d frames at %.3f fps, up %s", path, mapping.name, mapping.method, motion.num_frames,
+              motion.fps, mapping.orientation.up)
+    record = joints_to_record(
         smpl,
         fps=motion.fps,
         path=path,
         dataset="bvh",
-        units=units,
-        up=up_axis,
+        units="m",
+        up="y",
         compute_features=compute_features,
-        tags=[f"rig:{joint_map.name}"],
+        tags=mapping.tags(),
+        limits=limits,
     )
+    return record, mapping
+
+
+def read_bvh(path: str | os.PathLike, **options) -> MotionRecord:
+    """A BVH take as one SMPL-22 record at 20 fps (joints in metres, Y-up, floored; 263-d features).
+
+    Options: ``units`` ("m", "cm", "mm", "in", "cmu" or "auto": by leg length, see mocap.detect_units); ``up``
+    ("auto": head above feet over the take, or a signed axis "y", "z", "x", "-y", ...); ``rig`` (None: a known rig's
+    explicit map when the joint names fit one, else the automatic mapping of rig/; "auto" to force it; a joint_maps
+    rig name; or a JointMap, e.g. from ``--rig-map FILE.json``); ``compute_features``; ``limits``
+    (limits.TakeLimits). The record's tags say how it was mapped (``rig:NAME``, ``rig-method:``, ``rig-up:``,
+    ``rig-units:``). Windowing long takes is the caller's choice (windows.split_into_windows).
+    """
+    return read_bvh_with_mapping(path, **options)[0]

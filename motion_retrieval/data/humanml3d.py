@@ -200,19 +200,11 @@ def write_stats(root: str | os.PathLike, mean: np.ndarray, std: np.ndarray) -> N
 # Array loading with errors that name the file
 # ---------------------------------------------------------------------------------------------------------------
 def load_array(path: str | os.PathLike) -> np.ndarray:
-    """``np.load`` of a numeric .npy without pickles; truncated, non-numeric or non-finite files raise."""
-    path = Path(path)
-    try:
-        array = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise MotionDataError(path, "file not found") from None
-    except (ValueError, OSError, EOFError) as exc:  # truncated header/data, pickled objects, not an .npy at all
-        raise MotionDataError(path, f"cannot read .npy ({exc})") from None
-    if not isinstance(array, np.ndarray):  # an .npz opened as .npy
-        raise MotionDataError(path, "expected one array (.npy), found an archive")
-    if array.dtype.kind not in "fiu":
-        raise MotionDataError(path, f"non-numeric array (dtype {array.dtype})")
-    return array
+    """A numeric .npy, its header checked against the file size before anything is allocated (data/arrays.py);
+    truncated, pickled, non-numeric or oversized files raise MotionDataError."""
+    from motion_retrieval.data.arrays import read_npy
+
+    return read_npy(path)
 
 
 def check_finite(array: np.ndarray, path: str | os.PathLike) -> None:

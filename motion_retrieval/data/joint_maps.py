@@ -301,3 +301,140 @@ def facing_agreement(joints: np.ndarray) -> float:
     num = float(np.sum(facing * toes))
     den = float(np.linalg.norm(facing) * np.linalg.norm(toes))
     return num / den if den > 0 else 0.0
+
+
+# -------------------------------------------------------------------------------------------------------------------
+# Joint maps from files (--rig-map FILE.json)
+# -------------------------------------------------------------------------------------------------------------------
+def joint_map_from_json(obj, name: str, path: str | os.PathLike | None = None) -> JointMap:
+    """A JointMap from ``{smpl_joint: rig_joint | [[rig_joint, weight], ...] | {rig_joint: weight}}`` (all 22 SMPL
+    joints; weights of one SMPL joint sum to 1), optionally wrapped as ``{"name": ..., "joints": {...}}``."""
+    if isinstance(obj, Mapping) and "joints" in obj and isinstance(obj["joints"], Mapping):
+        name = str(obj.get("name") or name)
+        obj = obj["joints"]
+    if not isinstance(obj, Mapping):
+        raise MotionDataError(path, f"a rig map is a JSON object keyed by SMPL joint names, got {type(obj).__name__}")
+    unknown = [k for k in obj if k not in SMPL22_NAMES]
+    if unknown:
+        raise MotionDataError(path, f"rig map: unknown SMPL joints {', '.join(map(str, unknown))}; "
+                                    f"the 22 are {', '.join(SMPL22_NAMES)}")
+    mapping: dict[str, Source] = {}
+    for smpl_joint, value in obj.items():
+        if isinstance(value, str):
+            pairs = [(value, 1.0)]
+        elif isinstance(value, Mapping):
+            pairs = list(value.items())
+        elif isinstance(value, (list, tuple)):
+            pairs = list(value)
+        else:
+            raise MotionDataError(path, f"rig map: {smpl_joint} must be a joint name or [[name, weight], ...]")
+        try:
+            source = tuple((str(n), float(w)) for n, w in pairs)
+        except (TypeError, ValueError):
+            raise MotionDataError(path, f"rig map: {smpl_joint} must be a joint name or [[name, weight], ...]") \
+                from None
+        total = sum(w for _, w in source)
+        if not source or not np.isfinite(total) or abs(total - 1.0) > 1e-6:
+            raise MotionDataError(path, f"rig map: the weights of {smpl_joint} sum to {total:g}, not 1")
+        mapping[smpl_joint] = source
+    try:
+        return JointMap.from_dict(name, mapping)
+    except ValueError as exc:
+        raise MotionDataError(path, f"rig map: {exc}") from None
+
+
+def load_joint_map(path: str | os.PathLike) -> JointMap:
+    """``--rig-map FILE.json``: the JointMap form (see joint_map_from_json); the map is named after the file."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MotionDataError(path, "rig map file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MotionDataError(path, f"cannot read the rig map: {exc}") from None
+    return joint_map_from_json(obj, path.stem, path)
+
+
+# -------------------------------------------------------------------------------------------------------------------
+# Feet for rigs without toe joints, and the Human3.6M 17-joint layout of 3D pose estimators
+# -------------------------------------------------------------------------------------------------------------------
+# SMPL's foot joint (the ball of the foot) relative to the ankle, as fractions of the leg (hip -> knee -> ankle):
+# median over the real HumanML3D motion 012314 (leg 0.826 m), ball 0.11 m forward of and 0.05 m below the ankle.
+FOOT_FORWARD = 0.12 / 0.826
+FOOT_DOWN = 0.05 / 0.826
+
+
+def synthesize_feet(joints: np.ndarray) -> np.ndarray:
+    """SMPL-22 joints (T, 22, 3), Y-up, whose feet (10, 11) are missing -> the same with feet built per frame.
+
+    Each foot is placed ``FOOT_FORWARD`` leg lengths ahead of its ankle along the body's horizontal facing (from
+    the hips and shoulders, ``left x up`` as in HumanML3D) and ``FOOT_DOWN`` below it. Feet are rigid with the body
+    this way (no ankle flexion), which keeps foot contacts and facing right but carries no toe motion.
+    """
+    j = np.array(joints, dtype=np.float64)  # (T, 22, 3)
+    left = (j[:, 1] - j[:, 2]) + (j[:, 16] - j[:, 17])  # (T, 3) hips and shoulders, right -> left
+    left[:, 1] = 0.0
+    forward = np.cross(left, [0.0, 1.0, 0.0])  # (T, 3) left x up
+    norm = np.linalg.norm(forward, axis=-1)
+    ok = norm > 1e-9
+    if ok.any():
+        good = np.flatnonzero(ok)
+        after = np.minimum(np.searchsorted(good, np.arange(len(j))), len(good) - 1)  # (T,)
+        before = np.maximum(after - 1, 0)
+        frames = np.arange(len(j))
+        nearest = np.where(np.abs(good[before] - frames) < np.abs(good[after] - frames), good[before], good[after])
+        forward = forward[nearest] / norm[nearest, None]  # frames without a facing borrow the nearest one's
+    else:
+        forward = np.tile([0.0, 0.0, 1.0], (len(j), 1))
+    leg = float(np.mean([np.linalg.norm(j[:, k] - j[:, h], axis=-1) + np.linalg.norm(j[:, a] - j[:, k], axis=-1)
+                         for h, k, a in ((1, 4, 7), (2, 5, 8))]))
+    offset = leg * (FOOT_FORWARD * forward - FOOT_DOWN * np.array([0.0, 1.0, 0.0]))  # (T, 3)
+    j[:, 10] = j[:, 7] + offset
+    j[:, 11] = j[:, 8] + offset
+    return j
+
+
+# Human3.6M's 17 joints as 3D pose estimators write them (VideoPose3D, MotionBERT, ...): skeleton.H36M17.
+#   0 pelvis ("Hip"), 1-3 right hip/knee/ankle, 4-6 left hip/knee/ankle, 7 spine (mid-back), 8 thorax (between the
+#   shoulders), 9 neck/nose, 10 head (top), 11-13 left shoulder/elbow/wrist, 14-16 right shoulder/elbow/wrist.
+# Onto SMPL-22 (fractions along the pelvis -> thorax line follow SMPL's spine proportions):
+#   spine1 = midpoint of pelvis and spine (SMPL's spine1 is about halfway up to the mid-back);
+#   spine2 = spine (the mid-back); spine3 = 80 % spine + 20 % thorax (SMPL's spine3 sits a little above mid-back);
+#   neck = thorax (the base of the neck between the shoulders);
+#   head = midpoint of thorax and nose: SMPL's head joint sits about 10 cm above the neck base, below the face;
+#   collars = midpoint of thorax and shoulder (the CMU/KIT convention above);
+#   feet (balls of the feet) = synthesized from the ankles and the facing (synthesize_feet): H36M has no toes.
+H36M17_TO_SMPL22 = JointMap.from_dict(
+    "h36m17",
+    {
+        "pelvis": "Hip", "left_hip": "LHip", "right_hip": "RHip", "spine1": _mid("Hip", "Spine"),
+        "left_knee": "LKnee", "right_knee": "RKnee", "spine2": "Spine", "left_ankle": "LFoot", "right_ankle": "RFoot",
+        "spine3": (("Spine", 0.8), ("Thorax", 0.2)), "left_foot": "LFoot", "right_foot": "RFoot", "neck": "Thorax",
+        "left_collar": _mid("Thorax", "LShoulder"), "right_collar": _mid("Thorax", "RShoulder"),
+        "head": _mid("Thorax", "Nose"), "left_shoulder": "LShoulder", "right_shoulder": "RShoulder",
+        "left_elbow": "LElbow", "right_elbow": "RElbow", "left_wrist": "LWrist", "right_wrist": "RWrist",
+    },
+)
+
+
+def h36m17_to_smpl22(
+    joints: np.ndarray, *, up: str = "auto", path: str | os.PathLike | None = None
+) -> np.ndarray:
+    """(T, 17, 3) Human3.6M joints -> (T, 22, 3) SMPL-22 joints, in the same axes and units as the input.
+
+    ``up``: the input's vertical as a signed axis ("y", "-y" for camera coordinates, "z", ...) or "auto" (head above
+    the feet over the take). It only orients the synthesized feet; the output keeps the input's axes.
+    """
+    from motion_retrieval.data.rig import orientation
+    from motion_retrieval.skeleton import H36M17
+
+    joints = np.asarray(joints, dtype=np.float64)
+    if joints.ndim != 3 or joints.shape[1:] != (17, 3):
+        raise MotionDataError(path, f"Human3.6M joints must have shape (T, 17, 3), got {joints.shape}")
+    smpl = H36M17_TO_SMPL22.apply(joints, H36M17.joint_names, path)  # (T, 22, 3) feet still at the ankles
+    axis = orientation.detect_up(smpl, path)[0] if up == "auto" else orientation.parse_axis(up, path)
+    y_up = synthesize_feet(orientation.to_y_up(smpl, axis, path))
+    return orientation.from_y_up(y_up, axis, path)

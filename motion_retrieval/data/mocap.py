@@ -17,13 +17,20 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from motion_retrieval.data.humanml3d import HUMANML3D_FPS, check_finite, load_array
+from motion_retrieval.data.arrays import NUMERIC, TEXT, NpzArchive, npy_header, read_npy
+from motion_retrieval.data.humanml3d import HUMANML3D_FPS, check_finite
+from motion_retrieval.data.joint_maps import JointMap
+from motion_retrieval.data.limits import DEFAULT_LIMITS, TakeLimits, check_fps, check_joints, check_take
 from motion_retrieval.data.record import Caption, MotionRecord
 from motion_retrieval.errors import MotionDataError
 from motion_retrieval.skeleton import SMPL22
+
+if TYPE_CHECKING:
+    from motion_retrieval.data.rig.mapping import RigMapping
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +105,7 @@ def joints_to_record(
     motion_id: str | None = None,
     captions: list[Caption] | None = None,
     tags: list[str] | None = None,
+    limits: TakeLimits = DEFAULT_LIMITS,
 ) -> MotionRecord:
     """SMPL-22 positions (T, 22, 3) in any units/up axis/fps -> the canonical record at 20 fps.
 
@@ -110,8 +118,7 @@ def joints_to_record(
     if joints.ndim != 3 or joints.shape[1:] != (22, 3):
         raise MotionDataError(path, f"expected SMPL-22 joints (T, 22, 3), got {joints.shape}")
     check_finite(joints, path)
-    if not (math.isfinite(fps) and fps > 0):
-        raise MotionDataError(path, f"frame rate must be positive, got {fps}")
+    fps = check_take(joints.shape[0], fps, path, limits)  # before resampling: the duration at 20 fps is bounded
     if joints.shape[0] < 2 or (joints.shape[0] - 1) / fps < MIN_SECONDS:
         raise MotionDataError(path, f"too short: {joints.shape[0]} frame(s) at {fps:g} fps")
     joints = to_y_up(joints, up, path) * unit_scale(units, joints, path)
@@ -154,31 +161,66 @@ def sidecar_captions(path: str | os.PathLike) -> list[Caption]:
     return captions
 
 
-def _npz_scalar(archive, keys: Sequence[str]):
-    for key in keys:
-        if key in archive.files:
-            value = archive[key]
-            return value.item() if value.ndim == 0 else (value.reshape(-1)[0] if value.size == 1 else value)
-    return None
+_TEXT_KEYS = {"skeleton": ("skeleton",), "units": ("units",), "up": ("up", "up_axis")}
 
 
-def load_joint_array(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
-    """(T, J, 3) positions and whatever metadata the file carries (fps, skeleton, joint_names, units, up)."""
+def _member_key(archive, keys: Sequence[str]) -> str | None:
+    return next((k for k in keys if k in archive), None)
+
+
+def _read_metadata(archive, path, limits: TakeLimits) -> dict:
+    """fps, skeleton, units, up, joint_names and parents of an .npz, each checked (never a pickle, never huge)."""
+    meta: dict = {}
+    key = _member_key(archive, _FPS_KEYS)
+    if key is not None:
+        value = archive.read(key, kinds=NUMERIC + TEXT)
+        if value.size != 1:
+            raise MotionDataError(path, f"{key!r} must be one number, got an array of shape {value.shape}")
+        meta["fps"] = check_fps(value.reshape(-1)[0].item(), path, limits, what=key)
+    for name, keys in _TEXT_KEYS.items():
+        key = _member_key(archive, keys)
+        if key is not None:
+            value = archive.read(key, kinds=TEXT)
+            if value.size != 1:
+                raise MotionDataError(path, f"{key!r} must be one string, got an array of shape {value.shape}")
+            meta[name] = str(value.reshape(-1)[0])
+    if "joint_names" in archive:
+        shape, _ = archive.header("joint_names")
+        if len(shape) != 1 or shape[0] > limits.max_joints:
+            raise MotionDataError(path, f"'joint_names' must be a list of at most {limits.max_joints} names, got "
+                                        f"shape {shape}")
+        meta["joint_names"] = [str(n) for n in archive.read("joint_names", kinds=TEXT)]
+    key = _member_key(archive, ("parents", "joint_parents"))
+    if key is not None:
+        shape, _ = archive.header(key)
+        if len(shape) != 1 or shape[0] > limits.max_joints:
+            raise MotionDataError(path, f"{key!r} must be a list of at most {limits.max_joints} parent indices, got "
+                                        f"shape {shape}")
+        parents = archive.read(key, kinds="iu")
+        meta["parents"] = [int(p) for p in parents.astype(np.int64)]
+    return meta
+
+
+def load_joint_array(
+    path: str | os.PathLike, *, fps: float | None = None, limits: TakeLimits = DEFAULT_LIMITS
+) -> tuple[np.ndarray, dict]:
+    """(T, J, 3) positions and whatever metadata the file carries (fps, skeleton, joint_names, parents, units, up).
+
+    Headers come first: the shape (T, J, 3), the joint count and the take's length at the declared (or given) fps
+    are checked against ``limits`` before the positions are read (data/arrays.py, data/limits.py).
+    """
     path = Path(path)
-    if path.suffix.lower() == ".npy":
-        return load_array(path), {}
-    if path.suffix.lower() != ".npz":
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        shape, _ = npy_header(path, limits)
+        _check_joint_shape(shape, fps or HUMANML3D_FPS, path, limits)
+        return read_npy(path, limits), {}
+    if suffix != ".npz":
         raise MotionDataError(path, "expected a .npy or .npz joint file")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise MotionDataError(path, "file not found") from None
-    except (ValueError, OSError, EOFError) as exc:
-        raise MotionDataError(path, f"cannot read .npz ({exc})") from None
-    with archive:
-        key = next((k for k in _JOINT_KEYS if k in archive.files), None)
+    with NpzArchive(path, limits) as archive:
+        key = _member_key(archive, _JOINT_KEYS)
         if key is None:
-            if "poses" in archive.files or "pose_body" in archive.files:
+            if "poses" in archive or "pose_body" in archive:
                 raise MotionDataError(
                     path,
                     "holds SMPL pose parameters (AMASS), not joint positions; run the SMPL body model to get joints "
@@ -187,20 +229,18 @@ def load_joint_array(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
             raise MotionDataError(
                 path, f"no joint array: expected one of {', '.join(_JOINT_KEYS)}, found {archive.files}"
             )
-        try:
-            joints = archive[key]
-        except (ValueError, OSError, EOFError) as exc:
-            raise MotionDataError(path, f"cannot read array {key!r} ({exc})") from None
-        meta = {
-            "fps": _npz_scalar(archive, _FPS_KEYS),
-            "skeleton": _npz_scalar(archive, ("skeleton",)),
-            "units": _npz_scalar(archive, ("units",)),
-            "up": _npz_scalar(archive, ("up", "up_axis")),
-            "joint_names": [str(n) for n in archive["joint_names"]] if "joint_names" in archive.files else None,
-        }
-    if joints.dtype.kind not in "fiu":
-        raise MotionDataError(path, f"joint array {key!r} is not numeric (dtype {joints.dtype})")
-    return joints, {k: v for k, v in meta.items() if v is not None}
+        meta = _read_metadata(archive, path, limits)
+        shape, _ = archive.header(key)
+        _check_joint_shape(shape, fps or meta.get("fps") or HUMANML3D_FPS, path, limits)
+        joints = archive.read(key)
+    return joints, meta
+
+
+def _check_joint_shape(shape: tuple[int, ...], fps: float, path, limits: TakeLimits) -> None:
+    if len(shape) != 3 or shape[-1] != 3:
+        raise MotionDataError(path, f"joint positions must have shape (T, J, 3), got {shape}")
+    check_joints(shape[1], path, limits)
+    check_take(shape[0], fps, path, limits)
 
 
 def map_to_smpl22(
@@ -209,37 +249,66 @@ def map_to_smpl22(
     skeleton: str | None,
     joint_names: Sequence[str] | None,
     path: str | os.PathLike,
-) -> tuple[np.ndarray, str]:
-    """(T, J, 3) in a named skeleton (or with named joints) -> ((T, 22, 3), name of the map used)."""
+    parents: Sequence[int] | None = None,
+    rig: str | JointMap | None = None,
+    up: str = "auto",
+    units: str = "auto",
+) -> tuple[np.ndarray, RigMapping]:
+    """(T, J, 3) in a declared skeleton or a named rig -> ((T, 22, 3) SMPL-22 in metres, Y-up; how it was mapped).
+
+    Joint names (with parents, or a ``rig`` map) go through rig.map_rig: a known rig's explicit map, else the
+    automatic mapping. Otherwise the skeleton is declared (or guessed from the joint count: 22 SMPL-22, 24/52/55 SMPL
+    variants, 21 KIT-ML): SMPL variants keep their first 22 joints, KIT-ML and Human3.6M (``h36m17``) go through
+    their joint maps.
+    """
     from motion_retrieval.data import joint_maps
+    from motion_retrieval.data.rig import orientation
+    from motion_retrieval.data.rig.mapping import finish_mapping, map_rig
+    from motion_retrieval.skeleton import H36M17, KIT21
 
     if joints.ndim != 3 or joints.shape[-1] != 3:
         raise MotionDataError(path, f"joint positions must have shape (T, J, 3), got {joints.shape}")
     num_joints = joints.shape[1]
-    if joint_names is not None:
-        if len(joint_names) != num_joints:
-            raise MotionDataError(path, f"{len(joint_names)} joint names for {num_joints} joints")
-        joint_map = joint_maps.find_rig_map(joint_names, path)
-        return joint_map.apply(joints, joint_names, path), joint_map.name
+    if joint_names is not None or (rig is not None and not skeleton):
+        names = list(joint_names) if joint_names is not None else [f"joint{i}" for i in range(num_joints)]
+        if len(names) != num_joints:
+            raise MotionDataError(path, f"{len(names)} joint names for {num_joints} joints")
+        if parents is not None and len(parents) != num_joints:
+            raise MotionDataError(path, f"{len(parents)} parents for {num_joints} joints")
+        return map_rig(joints, names, parents, rig=rig, up=up, units=units, path=path)
     key = (skeleton or {22: "smpl22", 24: "smpl24", 52: "smplh", 55: "smplx", 21: "kit21"}.get(num_joints, "")).lower()
     if key in _SMPL_PREFIX_SKELETONS:
         if num_joints < 22:
             raise MotionDataError(path, f"skeleton {key} needs at least 22 joints, got {num_joints}")
-        return joints[:, :22], "smpl22"
+        names = [f"joint{i}" for i in range(num_joints)]
+        weights = np.eye(22, num_joints)
+        return finish_mapping(joints, names, weights, "explicit", "smpl22", up=up, units=units, path=path)
     if key in _KIT_SKELETONS:
         from motion_retrieval.data.kitml import kit_to_smpl22
 
         if num_joints != 21:
             raise MotionDataError(path, f"skeleton {key} has 21 joints, got {num_joints}")
-        return kit_to_smpl22(joints, path)
+        names = list(KIT21.joint_names)
+        smpl = joint_maps.KIT21_TO_SMPL22.apply(joints, names, path)
+        axis = orientation.detect_up(smpl, path)[0] if up == "auto" else orientation.parse_axis(up, path)
+        _, map_name = kit_to_smpl22(orientation.to_y_up(joints, axis, path), path)  # left/right decided Y-up
+        weights = joint_maps.get_rig_map(map_name).weights(names, path)
+        return finish_mapping(joints, names, weights, "explicit", map_name, up=axis, units=units, path=path)
+    if key == H36M17.name:
+        if num_joints != 17:
+            raise MotionDataError(path, f"skeleton h36m17 has 17 joints, got {num_joints}")
+        names = list(H36M17.joint_names)
+        weights = joint_maps.H36M17_TO_SMPL22.weights(names, path)
+        return finish_mapping(joints, names, weights, "explicit", "h36m17", up=up, units=units, path=path,
+                              synthesized=("left_foot", "right_foot"))
     raise MotionDataError(
         path,
         f"unknown skeleton for {num_joints} joints ({skeleton!r}): declare skeleton= one of "
-        f"{', '.join([*_SMPL_PREFIX_SKELETONS, *_KIT_SKELETONS])}, or give joint_names",
+        f"{', '.join([*_SMPL_PREFIX_SKELETONS, *_KIT_SKELETONS, H36M17.name])}, or give joint_names (and parents)",
     )
 
 
-def read_mocap(
+def read_mocap_with_mapping(
     path: str | os.PathLike,
     *,
     skeleton: str | None = None,
@@ -247,27 +316,47 @@ def read_mocap(
     units: str | None = None,
     up: str | None = None,
     joint_names: Sequence[str] | None = None,
+    parents: Sequence[int] | None = None,
+    rig: str | JointMap | None = None,
     compute_features: bool = True,
     dataset: str = "mocap",
-) -> MotionRecord:
+    limits: TakeLimits = DEFAULT_LIMITS,
+) -> tuple[MotionRecord, RigMapping]:
+    """``read_mocap`` and the mapping it used (for ``motion-retrieval inspect``)."""
+    if fps is not None:
+        fps = check_fps(fps, path, limits)
+    raw, meta = load_joint_array(path, fps=fps, limits=limits)
+    fps = fps or meta.get("fps") or HUMANML3D_FPS
+    check_finite(raw, path)
+    smpl, mapping = map_to_smpl22(
+        raw,
+        skeleton=skeleton or meta.get("skeleton"),
+        joint_names=joint_names or meta.get("joint_names"),
+        parents=parents or meta.get("parents"),
+        rig=rig,
+        up=str(up or meta.get("up") or "auto"),
+        units=str(units or meta.get("units") or "auto"),
+        path=path,
+    )
+    tags = mapping.tags()
+    if not (joint_names or meta.get("joint_names") or rig is not None):  # a declared skeleton, not a rig
+        tags[0] = f"skeleton:{mapping.name}"
+    record = joints_to_record(
+        smpl, fps=fps, path=path, dataset=dataset, units="m", up="y", compute_features=compute_features, tags=tags,
+        limits=limits,
+    )
+    return record, mapping
+
+
+def read_mocap(path: str | os.PathLike, **options) -> MotionRecord:
     """A ``.npy`` (T, J, 3) or ``.npz`` joint file as one SMPL-22 record at 20 fps.
 
-    Arguments override what an .npz declares (keys ``joints``/``positions``, ``fps``/``mocap_framerate``,
-    ``skeleton``, ``joint_names``, ``units``, ``up``). Defaults: skeleton by joint count (22 SMPL-22, 24/52/55 SMPL
-    variants, 21 KIT-ML), 20 fps (the canonical rate) when nothing declares one, units "auto", up "y".
+    Options override what an .npz declares (keys ``joints``/``positions``, ``fps``/``mocap_framerate``,
+    ``skeleton``, ``joint_names``, ``parents``, ``units``, ``up``): ``skeleton``, ``fps``, ``units`` ("auto" by leg
+    length), ``up`` ("auto" from the motion, or a signed axis "y"/"z"/"-y"...), ``joint_names``, ``parents``,
+    ``rig`` (a joint_maps rig name, "auto", or a JointMap), ``compute_features``, ``dataset``, ``limits``.
+    Defaults: skeleton by joint count (22 SMPL-22, 24/52/55 SMPL variants, 21 KIT-ML), 20 fps (the canonical rate)
+    when nothing declares one. The record's tags say how it was mapped (``skeleton:NAME`` or ``rig:NAME``,
+    ``rig-method:``, ``rig-up:``, ``rig-units:``).
     """
-    raw, meta = load_joint_array(path)
-    skeleton = skeleton or meta.get("skeleton")
-    joint_names = joint_names or meta.get("joint_names")
-    fps = float(fps or meta.get("fps") or HUMANML3D_FPS)
-    smpl, map_name = map_to_smpl22(raw, skeleton=skeleton, joint_names=joint_names, path=path)
-    return joints_to_record(
-        smpl,
-        fps=fps,
-        path=path,
-        dataset=dataset,
-        units=str(units or meta.get("units") or "auto"),
-        up=str(up or meta.get("up") or "y"),
-        compute_features=compute_features,
-        tags=[f"skeleton:{map_name}"],
-    )
+    return read_mocap_with_mapping(path, **options)[0]

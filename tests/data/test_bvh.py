@@ -88,7 +88,8 @@ def _smpl_rig(sample_joints, scale=100.0, z_up=False, frames=60, fps=30.0):
 def test_mixamo_rig_in_cm_maps_to_smpl22_metres_at_20fps(tmp_path, bvh_writer, sample_joints):
     path = bvh_writer(tmp_path / "walk.bvh", *_smpl_rig(sample_joints, scale=100.0), frame_time=1 / 30)
     record = read_bvh(path)
-    assert record.id == "walk" and record.dataset == "bvh" and record.tags == ["rig:mixamo"]
+    assert record.id == "walk" and record.dataset == "bvh"
+    assert record.tags == ["rig:mixamo", "rig-method:explicit", "rig-up:y", "rig-units:cm"]
     assert record.fps == 20.0 and len(record.joints) == 40  # 60 frames at 30 fps -> 40 at 20 fps
     expected = sample_joints[0] - [0, sample_joints[0, :, 1].min(), 0]  # the rest pose, floored
     np.testing.assert_allclose(record.joints[0], expected, atol=1e-5)
@@ -114,12 +115,22 @@ def test_unit_options_and_detection(tmp_path, bvh_writer, sample_joints):
     assert leg_length(forced.joints) == pytest.approx(10 * leg_length(in_m.joints), rel=1e-4)
 
 
-def test_unknown_rig_lists_the_missing_joints(tmp_path, bvh_writer, sample_joints):
+def test_unknown_names_are_mapped_automatically_like_the_known_rig(tmp_path, bvh_writer, sample_joints):
     names, *rest = _smpl_rig(sample_joints)
-    names = [n.replace("LeftHand", "LeftPalm").replace("Neck", "Throat") for n in names]
-    path = bvh_writer(tmp_path / "odd.bvh", names, *rest)
-    with pytest.raises(MotionDataError, match=r"nearest known rig \(mixamo\) needs joints Neck, LeftHand, which are"):
-        read_bvh(path)
+    odd = [n.replace("LeftHand", "LeftPalm").replace("Neck", "Throat") for n in names]
+    auto = read_bvh(bvh_writer(tmp_path / "odd.bvh", odd, *rest))
+    known = read_bvh(bvh_writer(tmp_path / "known.bvh", names, *rest))
+    assert auto.tags[:2] == ["rig:auto", "rig-method:auto"] and known.tags[0] == "rig:mixamo"
+    np.testing.assert_allclose(auto.joints, known.joints, atol=1e-6)
+
+
+def test_named_joints_without_parents_list_what_the_nearest_known_rig_misses(tmp_path, sample_joints):
+    from motion_retrieval.data.mocap import read_mocap
+
+    names = [n.replace("LeftHand", "LeftPalm").replace("Neck", "Throat") for n in MIXAMO_NAMES]
+    np.savez(tmp_path / "named.npz", joints=sample_joints, joint_names=np.array(names))
+    with pytest.raises(MotionDataError, match=r"nearest known rig \(mixamo\) needs joints Neck, LeftHand.*no parents"):
+        read_mocap(tmp_path / "named.npz")
 
 
 @pytest.mark.parametrize(
@@ -174,7 +185,7 @@ def test_cmu_takes_parse_with_the_asf_rig(cmu_bvh_dir):
 def test_cmu_takes_are_sane_bodies(cmu_records):
     for name, record in cmu_records.items():
         joints = record.joints
-        assert record.fps == 20.0 and record.tags == ["rig:cmu-asf"]
+        assert record.fps == 20.0 and record.tags[:2] == ["rig:cmu-asf", "rig-method:explicit"]
         assert record.features.shape == (len(joints) - 1, 263) and np.isfinite(record.features).all()
         # CMU's ASF unit (1/0.45 inch) detected: an adult's legs and a head joint at 1.2-1.45 m (HumanML3D's
         # reference skeleton has its head joint at 1.38 m; stature is about 0.2 m more).
