@@ -10,12 +10,14 @@ its Milvus), while ``ingest --server`` writes to ``--milvus`` itself, into the c
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from motion_retrieval.cli import print_json
+from motion_retrieval.cli.data_commands import add_reader_arguments, reader_options
 from motion_retrieval.errors import ConfigError, MotionDataError
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ def register(subparsers) -> None:
     ingest.add_argument("--hnsw-ef-construction", type=int, default=200, help="HNSW efConstruction")
     ingest.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
+    add_reader_arguments(ingest)  # --rig-map, --up, --units, --skeleton, --fps for .bvh/.npy/.npz files
     ingest.set_defaults(func=run_ingest)
 
     search = subparsers.add_parser(
@@ -85,14 +88,17 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------------------------------- ingest
 def run_ingest(args: argparse.Namespace) -> int:
     from milvus_plugin import IndexConfig, MotionStore, ingest_paths
+    from motion_retrieval.data.load import load_path
 
+    options = reader_options(args)
+    reader = functools.partial(load_path, **options) if options else None
     embedder = _embedder(args)
     index = IndexConfig(kind=args.index, hnsw_m=args.hnsw_m, hnsw_ef_construction=args.hnsw_ef_construction)
     with MotionStore.open(_milvus_config(args), embedder.model_id, embedder.dim, prefix=args.collection,
                           index=index) as store:
         summary = ingest_paths(
             args.paths, store, embedder, batch_size=args.batch_size, window_seconds=args.window_seconds,
-            stride_seconds=args.stride_seconds, progress=not args.no_progress and not args.json,
+            stride_seconds=args.stride_seconds, progress=not args.no_progress and not args.json, reader=reader,
         )
         stats = store.stats()
     if args.json:
