@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -102,8 +103,10 @@ def render_strip(
     num_frames: int = 8,
     fps: float = 20.0,
     height_px: int = 220,
+    frames: Sequence[int] | None = None,
 ) -> Path:
-    """A PNG of ``num_frames`` evenly spaced frames side by side, each labelled with its time; returns the path.
+    """A PNG of ``num_frames`` evenly spaced frames (or the given ``frames``) side by side, each labelled with its
+    time; returns the path.
 
     Each panel is centred on the root so the body stays large; the root's path over the take is drawn faintly on
     the floor of every panel, so travel still shows.
@@ -112,17 +115,22 @@ def render_strip(
 
     frames_view = _Frames(joints, height_px)
     screen = frames_view.screen
-    count = max(1, min(num_frames, len(screen)))
-    frames = np.unique(np.linspace(0, len(screen) - 1, num=count).round().astype(int))
+    if frames is None:
+        count = max(1, min(num_frames, len(screen)))
+        frames = np.unique(np.linspace(0, len(screen) - 1, num=count).round().astype(int))
+    else:
+        frames = np.clip(np.asarray(frames, dtype=int), 0, len(screen) - 1)
     half_width = max(0.45, float(np.abs(screen[..., 0] - screen[:, :1, 0]).max()) + 0.1)  # metres
     panel_px = int(2 * half_width * frames_view.scale)
     title_px = 24 if title else 0
-    image = Image.new("RGB", (panel_px * len(frames), height_px + title_px + 18), "white")
+    title_width = int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(title, font=_font(14))) + 8 if title else 0
+    margin = max(0, title_width - panel_px * len(frames)) // 2  # a short strip is widened to show its whole title
+    image = Image.new("RGB", (panel_px * len(frames) + 2 * margin, height_px + title_px + 18), "white")
     draw = ImageDraw.Draw(image)
     font = _font(12)
     floor_px = frames_view.y(0.0) + title_px
     for n, frame in enumerate(frames):
-        x0 = n * panel_px
+        x0 = margin + n * panel_px
         centre = screen[frame, 0, 0]
         trail = (screen[:, 0, 0] - centre + half_width) * frames_view.scale + x0
         draw.line([(x0 + 4, floor_px), (x0 + panel_px - 4, floor_px)], fill="#bbbbbb", width=1)
@@ -196,10 +204,11 @@ def render_gif(
     return path
 
 
-def motion_joints(path: str | os.PathLike) -> tuple[np.ndarray, float]:
-    """Joints (T, J, 3) and their fps from a features/joints .npy, or any file data.load reads."""
+def motion_joints(path: str | os.PathLike, **reader_options) -> tuple[np.ndarray, float]:
+    """Joints (T, J, 3) and their fps from a features/joints .npy, or any file data.load reads (with
+    ``reader_options``: rig, up, units, ...; a plain .npy is read as a reader option says when one is given)."""
     path = Path(path)
-    if path.suffix.lower() == ".npy":
+    if path.suffix.lower() == ".npy" and not reader_options:
         from motion_retrieval.data.humanml3d import check_finite, load_array
         from motion_retrieval.features import features_to_joints
 
@@ -216,13 +225,16 @@ def motion_joints(path: str | os.PathLike) -> tuple[np.ndarray, float]:
         )
     from motion_retrieval.data.load import read_file
 
-    record = read_file(path, compute_features=False)
+    record = read_file(path, compute_features=False, **reader_options)
     return record.joints, record.fps
 
 
-def render_file(path: str | os.PathLike, out: str | os.PathLike, title: str | None = None, num_frames: int = 8) -> Path:
-    """Render a motion file to ``out``: ``.gif`` animates, anything else (``.png``) is a strip."""
-    joints, fps = motion_joints(path)
+def render_file(
+    path: str | os.PathLike, out: str | os.PathLike, title: str | None = None, num_frames: int = 8, **reader_options
+) -> Path:
+    """Render a motion file to ``out``: ``.gif`` animates, anything else (``.png``) is a strip. ``reader_options``
+    go to data.load.read_file (rig, up, units, skeleton, fps)."""
+    joints, fps = motion_joints(path, **reader_options)
     out = Path(out)
     if out.suffix.lower() == ".gif":
         return render_gif(joints, out, title=title, fps=fps)

@@ -1,5 +1,8 @@
-"""Data subcommands: ``prepare`` (validate a dataset folder, fill in features and stats), ``render``, and ``synth``
-(the procedural corpus, registered from cli/synth_command.py)."""
+"""Data subcommands: ``prepare`` (validate a dataset folder, fill in features and stats), ``render``, ``inspect``
+(the rig a motion file was mapped with, and one frame of it), and ``synth`` (the procedural corpus, registered from
+cli/synth_command.py). ``add_reader_arguments`` / ``reader_options`` are the reader flags (``--rig-map``, ``--up``,
+``--units``, ``--skeleton``, ``--fps``) every command that reads motion files shares (ingest and search use them
+too)."""
 
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prepare.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     prepare.add_argument("--json", action="store_true", help="print one JSON object")
     prepare.add_argument("--strict", action="store_true", help="exit 1 when any file is bad")
+    prepare.add_argument("--units", choices=UNIT_CHOICES, default="auto",
+                         help="units of KIT-ML joints (default auto: by leg length; Guo's release is mm)")
     prepare.set_defaults(func=_prepare)
 
     render = subparsers.add_parser(
@@ -44,7 +49,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     render.add_argument("--out", required=True, help="output .png (strip) or .gif (animation)")
     render.add_argument("--title", default=None)
     render.add_argument("--frames", type=int, default=8, help="frames in a PNG strip (default 8)")
+    add_reader_arguments(render)
     render.set_defaults(func=_render)
+
+    inspect = subparsers.add_parser(
+        "inspect",
+        help="show how a motion file's rig maps onto SMPL-22 (joints, up/forward/left, units) and draw one frame",
+        description=(
+            "Read one .bvh / .npy / .npz file as ingest would and print the rig found: which rig joint became which "
+            "SMPL-22 joint (explicit map or automatic), the up/forward/left axes read from the motion, the units, "
+            "fps and frames. --out draws one frame of the processed motion (facing +Z, left side blue) so a new "
+            "library can be checked in seconds. --json prints it all as one object, including the mapping in the "
+            "--rig-map FILE.json form (edit it and pass it back with --rig-map to override)."
+        ),
+    )
+    inspect.add_argument("file", metavar="FILE")
+    inspect.add_argument("--out", default=None, metavar="FRAME.png", help="draw one frame of the processed motion")
+    inspect.add_argument("--frame", type=float, default=None, metavar="SECONDS",
+                         help="time of the frame to draw (default: the middle of the take)")
+    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    add_reader_arguments(inspect)
+    inspect.set_defaults(func=_inspect)
 
     try:
         synth_command = importlib.import_module(SYNTH_MODULE)
@@ -58,6 +83,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         synth_command.register(subparsers)
 
 
+UNIT_CHOICES = ["auto", "m", "cm", "mm", "in", "cmu"]
+UP_CHOICES = ["auto", "y", "z", "x", "-y", "-z", "-x"]
+
+
+def add_reader_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of the motion file readers (.bvh, .npy, .npz); ``reader_options(args)`` turns them into options."""
+    group = parser.add_argument_group("reading motion files (.bvh, .npy, .npz)")
+    group.add_argument("--rig-map", default=None, metavar="FILE.json",
+                       help="map the rig's joints onto SMPL-22 with this JointMap JSON ({smpl_joint: rig_joint | "
+                            "[[rig_joint, weight], ...]}; `inspect --json` prints one to start from) instead of the "
+                            "known-rig or automatic mapping")
+    group.add_argument("--up", choices=UP_CHOICES, default="auto", metavar="AXIS",
+                       help="the files' up axis: y, z, x (or -y, -z, -x written --up=-y); default auto: from the "
+                            "motion, where the head is relative to the feet")
+    group.add_argument("--units", choices=UNIT_CHOICES, default="auto",
+                       help="the files' length unit; default auto: by leg length")
+    group.add_argument("--skeleton", default=None, metavar="NAME",
+                       help="joint layout of .npy/.npz arrays without joint names: smpl22, smplh, smplx, kit21, "
+                            "h36m17 (default: by joint count)")
+    group.add_argument("--fps", type=float, default=None, help="frame rate of .npy arrays (default: the file's, or 20)")
+
+
+def reader_options(args: argparse.Namespace) -> dict:
+    """Reader options (data.load.read_file_with_mapping) from ``add_reader_arguments`` flags."""
+    from motion_retrieval.data.joint_maps import load_joint_map
+
+    options: dict = {}
+    if getattr(args, "rig_map", None):
+        options["rig"] = load_joint_map(args.rig_map)  # read once, not once per file
+    if getattr(args, "up", "auto") != "auto":
+        options["up"] = args.up
+    if getattr(args, "units", "auto") != "auto":
+        options["units"] = args.units
+    if getattr(args, "skeleton", None):
+        options["skeleton"] = args.skeleton
+    if getattr(args, "fps", None) is not None:
+        options["fps"] = args.fps
+    return options
+
+
 def _prepare(args: argparse.Namespace) -> int:
     from motion_retrieval.cli import print_json
     from motion_retrieval.data.prepare import prepare_folder
@@ -68,6 +133,7 @@ def _prepare(args: argparse.Namespace) -> int:
         min_seconds=args.min_seconds,
         write=not args.dry_run,
         progress=True,  # tqdm draws on stderr; stdout stays one JSON object with --json
+        units=args.units,
     )
     if args.json:
         print_json(report.to_json())
@@ -90,8 +156,20 @@ def _prepare(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     from motion_retrieval.render import render_file
 
-    out = render_file(args.file, args.out, title=args.title, num_frames=args.frames)
+    out = render_file(args.file, args.out, title=args.title, num_frames=args.frames, **reader_options(args))
     print(out)
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from motion_retrieval.cli import print_json
+    from motion_retrieval.data.rig.report import inspect_file
+
+    report = inspect_file(args.file, out=args.out, frame_seconds=args.frame, **reader_options(args))
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print(report.text())
     return 0
 
 

@@ -13,9 +13,14 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from motion_retrieval.data.limits import DEFAULT_LIMITS
 from motion_retrieval.data.record import MotionRecord
 from motion_retrieval.errors import MotionDataError
+
+if TYPE_CHECKING:
+    from motion_retrieval.data.rig.mapping import RigMapping
 
 log = logging.getLogger(__name__)
 
@@ -63,29 +68,45 @@ def motion_files(folder: str | os.PathLike) -> list[Path]:
     return files
 
 
-def read_file(path: str | os.PathLike, **options) -> MotionRecord:
-    """One .bvh / .npy / .npz file as a record. Options: units, up, fps, skeleton, compute_features, rig."""
-    from motion_retrieval.data.bvh import read_bvh
-    from motion_retrieval.data.mocap import read_mocap
+READER_OPTIONS = ("units", "up", "fps", "skeleton", "rig", "rig_map", "compute_features", "limits")
 
+
+def read_file_with_mapping(path: str | os.PathLike, **options) -> tuple[MotionRecord, RigMapping]:
+    """One .bvh / .npy / .npz file as a record, and how its joints were mapped onto SMPL-22.
+
+    Options (all optional): ``units`` ("auto", "m", "cm", "mm", "in", "cmu"), ``up`` ("auto" or a signed axis "y",
+    "z", "x", "-y", ...), ``fps`` and ``skeleton`` (joint arrays), ``rig`` (a joint_maps rig name, "auto", or a
+    JointMap), ``rig_map`` (a JointMap JSON file, as ``--rig-map``), ``compute_features``, ``limits``
+    (limits.TakeLimits).
+    """
+    from motion_retrieval.data.bvh import read_bvh_with_mapping
+    from motion_retrieval.data.joint_maps import load_joint_map
+    from motion_retrieval.data.mocap import read_mocap_with_mapping
+
+    unknown = sorted(set(options) - set(READER_OPTIONS))
+    if unknown:
+        raise TypeError(f"unknown reader options {', '.join(unknown)}; known: {', '.join(READER_OPTIONS)}")
     path = Path(path)
-    compute = options.get("compute_features", True)
+    rig = options.get("rig")
+    if options.get("rig_map"):
+        rig = load_joint_map(options["rig_map"])
+    common = {
+        "rig": rig,
+        "compute_features": options.get("compute_features", True),
+        "limits": options.get("limits") or DEFAULT_LIMITS,
+    }
+    units, up = options.get("units"), options.get("up")
     if path.suffix.lower() == ".bvh":
-        return read_bvh(
-            path,
-            units=options.get("units") or "auto",
-            up=options.get("up") or "auto",
-            rig=options.get("rig"),
-            compute_features=compute,
-        )
-    return read_mocap(
-        path,
-        skeleton=options.get("skeleton"),
-        fps=options.get("fps"),
-        units=options.get("units"),
-        up=options.get("up"),
-        compute_features=compute,
+        return read_bvh_with_mapping(path, units=units or "auto", up=up or "auto", **common)
+    # None lets an .npz's own "units"/"up" entries count; "auto" is the default after them
+    return read_mocap_with_mapping(
+        path, skeleton=options.get("skeleton"), fps=options.get("fps"), units=units, up=up, **common
     )
+
+
+def read_file(path: str | os.PathLike, **options) -> MotionRecord:
+    """One .bvh / .npy / .npz file as a record (options: see read_file_with_mapping)."""
+    return read_file_with_mapping(path, **options)[0]
 
 
 def load_path(
@@ -103,8 +124,8 @@ def load_path(
 
     ``split``: for dataset folders and annotations. ``window_seconds``: cut longer records into windows
     (windows.split_into_windows). ``motions_dir``: the features folder of an annotations.json (default: a
-    ``motions`` folder beside it). ``options`` go to the file readers (units, up, fps, skeleton, rig,
-    compute_features).
+    ``motions`` folder beside it). ``options`` go to the file readers (read_file_with_mapping: units, up, fps,
+    skeleton, rig, rig_map, compute_features, limits); KIT-ML folders take ``units``.
     """
     from motion_retrieval.data.windows import split_into_windows
 
@@ -153,7 +174,7 @@ def _records(path: Path, split, errors, progress, motions_dir, options) -> Itera
         return
     for file in _progress(files, progress, f"reading {path.name}"):
         try:
-            record = read_file(file, **options)
+            record = _read_one(file, options)
         except MotionDataError as exc:
             if errors is None:
                 raise
@@ -163,3 +184,20 @@ def _records(path: Path, split, errors, progress, motions_dir, options) -> Itera
         if kind == "files":  # ids unique within the folder: "sub/131_01" for sub/131_01.bvh
             record.id = file.relative_to(path).with_suffix("").as_posix()
         yield record
+
+
+def _read_one(file: Path, options: dict) -> MotionRecord:
+    """read_file, with any failure of one file reported as that file's MotionDataError.
+
+    The readers turn every problem they know of into MotionDataError; this is the backstop for the ones they do
+    not (a reader bug, memory exhaustion on a legitimate but huge file), so that one file never ends a folder.
+    """
+    try:
+        return read_file(file, **options)
+    except (MotionDataError, TypeError):
+        raise
+    except MemoryError:
+        raise MotionDataError(file, "out of memory while reading this file (too large for this machine)") from None
+    except Exception as exc:  # noqa: BLE001 (per-file isolation: the message names the file and the error)
+        log.warning("%s: unexpected %s while reading", file, type(exc).__name__, exc_info=True)
+        raise MotionDataError(file, f"cannot read this file ({type(exc).__name__}: {exc})") from None

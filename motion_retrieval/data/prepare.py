@@ -76,8 +76,10 @@ def prepare_folder(
     min_seconds: float | None = None,
     write: bool = True,
     progress: bool = False,
+    units: str = "auto",
 ) -> PrepareReport:
-    """Validate ``root`` and fill in missing features and statistics; see the module docstring."""
+    """Validate ``root`` and fill in missing features and statistics; see the module docstring. ``units``: of KIT-ML
+    joints ("auto" by leg length)."""
     root = Path(root)
     if not root.is_dir():
         raise MotionDataError(root, "not a folder")
@@ -85,7 +87,7 @@ def prepare_folder(
         dialect = "kitml" if is_kitml_folder(root) else "humanml3d"
     if dialect not in MIN_SECONDS:
         raise MotionDataError(root, f"unknown dialect {dialect!r}; use humanml3d, kitml or auto")
-    folder = KitMLFolder(root) if dialect == "kitml" else HumanML3DFolder(root)
+    folder = KitMLFolder(root, units=units) if dialect == "kitml" else HumanML3DFolder(root)
     report = PrepareReport(root=str(root), dialect=dialect)
     min_frames = int(round((MIN_SECONDS[dialect] if min_seconds is None else min_seconds) * 20.0))
     started = time.perf_counter()
