@@ -481,6 +481,11 @@ def test_ingest_job_and_torchscript_only_service():
     assert data_volume["persistentVolumeClaim"]["claimName"] == "mocap-archive"
     # The job gets the model repository from the model image, like the service.
     assert pod["initContainers"][0]["name"] == "fetch-model-repository"
+    # ... and runs a command line `motion-retrieval ingest` accepts.
+    from motion_retrieval.cli import build_parser
+
+    args = build_parser().parse_args(container["args"])
+    assert args.command == "ingest"
 
 
 # --- the bundled Milvus ----------------------------------------------------------------------------------------------
