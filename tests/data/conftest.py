@@ -1,7 +1,9 @@
-"""Builders of tiny dataset folders in the exact published formats, from the real HumanML3D motion 012314."""
+"""Builders of tiny dataset folders in the exact published formats, from the real HumanML3D motion 012314; the
+real Bandai-Namco folder; rigs.py on the path."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,9 @@ import pytest
 from motion_retrieval.data.humanml3d import write_motion, write_split
 from motion_retrieval.data.record import Caption
 from motion_retrieval.skeleton import KIT21, SMPL22
+
+# rigs.py (generated BVH rigs) is imported by name from the test modules; importlib mode does not put it on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CAPTION_LINES = [
     "a person walks forward and turns around.#a/DET person/NOUN walk/VERB forward/ADV and/CCONJ turn/VERB "
@@ -123,3 +128,16 @@ def write_bvh(path: Path, names, parents, offsets, channels, frames, frame_time=
 @pytest.fixture
 def bvh_writer():
     return write_bvh
+
+
+@pytest.fixture(scope="session")
+def bandai_dir() -> Path:
+    """174 real Bandai-Namco takes (22-joint rig, rest pose along +X, cm, Y-up), read in place (CC BY-NC)."""
+    import os
+
+    root = Path(os.environ.get("MOTION_RETRIEVAL_FIXTURES", Path(__file__).resolve().parents[2].parent / "shared"
+                               / "fixtures"))
+    path = root / "bandai-namco-1"
+    if len(list(path.glob("*.bvh"))) != 174:
+        pytest.skip(f"real Bandai-Namco fixture (174 takes) not found at {path} (set MOTION_RETRIEVAL_FIXTURES)")
+    return path

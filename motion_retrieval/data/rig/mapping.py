@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 SAMPLED_FRAMES = 32  # poses the mapping is found on: enough to see joints bend, cheap for any take length
 BONE_RATIO = (0.6, 1.0 / 0.6)  # thigh/shin and upper arm/forearm of any adult lie well inside
-STRAIGHT_DEGREES = 3.0  # an in-series twist joint never bends more than this
+STRAIGHT_DEGREES = 0.5  # an in-series twist joint never bends (real elbows: 2-15 degrees even when "straight")
 SIDE_DECISIVE = 0.5  # a side vote in [-1, 1] at least this strong is the motion's decision
 QUADRUPED_COS = 0.35  # median cos(spine, legs) below this: the spine lies across the legs
 # SMPL's spine1 and spine2 along the pelvis -> spine3 path (reference bone lengths 0.1316, 0.1432, 0.0574 m).
@@ -250,7 +250,7 @@ def _auto_weights(positions: np.ndarray, names: list[str], parents, up: str, pat
         "arms", smpl[:, _J["left_shoulder"]], smpl[:, _J["right_shoulder"]], up_vec, forward, names, arms, notes, path
     )
     weights = build(left_leg, left_arm)
-    _refuse_quadruped(np.einsum("sj,kjc->ksc", weights, samples), up_vec, path)
+    _refuse_quadruped(np.einsum("sj,kjc->ksc", weights, samples), path)
     synthesized = () if has_feet else ("left_foot", "right_foot")
     if synthesized:
         notes.append("no toe joints: SMPL's feet are built from the ankles and the facing")
@@ -264,27 +264,37 @@ def _fit_limb(graph: BoneGraph, chain: tuple[int, ...], base: int, roles: tuple[
     twist = [naming.part_of(names[j]) == "twist" for j in chain]
     straight = [_straight(s, base if m == 0 else chain[m - 1], chain[m], chain[m + 1]) if m + 1 < len(chain) else False
                 for m in range(len(chain))]
-    bends = any(not st for st in straight[:-1])
-    skippable = [tw or (bends and st) for tw, st in zip(twist, straight)]
+    bends = any(not st for st in straight[:-1])  # a static pose (or a locked limb) shows no hinge: skip nothing
+    # An in-series twist joint: named so, or straight in every pose while the limb bends elsewhere; a joint where
+    # the chain forks (a hand with fingers) is never skipped.
+    skippable = [tw or (bends and st and len(graph.children[j]) == 1) for tw, st, j in zip(twist, straight, chain)]
 
     def distance(a: int, b: int) -> float:
         return float(np.median(np.linalg.norm(s[:, chain[b]] - s[:, chain[a]], axis=-1)))
 
-    best: tuple[float, int, int, int] | None = None
     n = len(chain)
-    for i in range(n):
-        for j in range(i + 1, n):
-            if any(twist[m] for m in (i, j)) or not all(skippable[m] for m in range(i + 1, j)):
-                continue
-            d1 = distance(i, j)
-            for k in range(j + 1, n):
-                if twist[k] or not all(skippable[m] for m in range(j + 1, k)):
+
+    def fit(hinge: bool) -> tuple[float, int, int, int] | None:
+        best = None
+        for i in range(n):
+            for j in range(i + 1, n):
+                if any(twist[m] for m in (i, j)) or not all(skippable[m] for m in range(i + 1, j)):
                     continue
-                d2 = distance(j, k)
-                if d2 <= 0 or not BONE_RATIO[0] <= d1 / d2 <= BONE_RATIO[1]:
-                    continue
-                if best is None or d1 + d2 > best[0]:
-                    best = (d1 + d2, i, j, k)
+                d1 = distance(i, j)
+                for k in range(j + 1, n):
+                    if twist[k] or not all(skippable[m] for m in range(j + 1, k)):
+                        continue
+                    d2 = distance(j, k)
+                    if d2 <= 0 or not BONE_RATIO[0] <= d1 / d2 <= BONE_RATIO[1]:
+                        continue
+                    if hinge and _straight(s, chain[i], chain[j], chain[k]):
+                        continue  # the knee/elbow is a hinge: it bends somewhere in a take where the limb moves
+                    if best is None or d1 + d2 > best[0]:
+                        best = (d1 + d2, i, j, k)
+        return best
+
+    # A limb held straight through a whole take has no visible hinge: then the bone lengths alone decide.
+    best = fit(hinge=bends) or (fit(hinge=False) if bends else None)
     if best is None:
         limb = "leg" if roles[0] == "hip" else "arm"
         raise RigError(
@@ -411,16 +421,18 @@ def _decide_side(what: str, a: np.ndarray, b: np.ndarray, up: np.ndarray, forwar
     )
 
 
-def _refuse_quadruped(smpl: np.ndarray, up: np.ndarray, path) -> None:
+def _refuse_quadruped(smpl: np.ndarray, path) -> None:
     """A humanoid layout on four legs: the spine lies across the legs and the 'arms' reach the floor."""
     spine = smpl[:, _J["spine3"]] - smpl[:, _J["pelvis"]]  # (K, 3)
     feet = 0.5 * (smpl[:, _J["left_ankle"]] + smpl[:, _J["right_ankle"]])
     legs = smpl[:, _J["pelvis"]] - feet
     cos = np.sum(spine * legs, axis=-1) / np.maximum(np.linalg.norm(spine, axis=-1) * np.linalg.norm(legs, axis=-1),
                                                      1e-12)
-    leg_length = float(np.median(np.linalg.norm(legs, axis=-1)))
+    leg_length = np.linalg.norm(legs, axis=-1)  # (K,)
     wrists = 0.5 * (smpl[:, _J["left_wrist"]] + smpl[:, _J["right_wrist"]])
-    wrist_height = np.sum((wrists - feet) * up, axis=-1)  # (K,)
+    # Heights along the legs (feet -> pelvis): the floor of a four-legged body whatever its file's axes.
+    wrist_height = np.sum((wrists - feet) * legs, axis=-1) / np.maximum(leg_length, 1e-12)  # (K,)
+    leg_length = float(np.median(leg_length))
     on_floor = float(np.mean(wrist_height < 0.25 * leg_length))
     if np.median(cos) < QUADRUPED_COS and on_floor >= 0.5:
         raise RigError(

@@ -33,6 +33,7 @@ ZERO_LENGTH = 2e-3  # bones shorter than this fraction of the rig's size are hel
 PAIR_REACH_RATIO = 0.8  # mirrored branches: reaches within 20 %
 PAIR_BONE_RATIO = 0.75  # ... and their two longest bones within 25 %
 LIMB_PAIR_FRACTION = 0.25  # pairs shorter than this fraction of the longest pair are fingers/toes/eyes
+STRAIGHT_COS = float(np.cos(np.deg2rad(0.5)))  # consecutive bones this straight in every pose are one bone
 
 
 class RigError(MotionDataError):
@@ -166,11 +167,31 @@ class BoneGraph:
         ra, rb = self.branch_reach(a), self.branch_reach(b)
         if min(ra, rb) <= 0 or min(ra, rb) / max(ra, rb) < PAIR_REACH_RATIO:
             return False
-        bones_a = sorted((self.length[n] for n in self.main_path(a)), reverse=True)[:2]
-        bones_b = sorted((self.length[n] for n in self.main_path(b)), reverse=True)[:2]
+        bones_a = sorted(self.segments(a), reverse=True)[:2]
+        bones_b = sorted(self.segments(b), reverse=True)[:2]
         if len(bones_a) != len(bones_b):
             return False
         return all(min(x, y) / max(x, y) >= PAIR_BONE_RATIO for x, y in zip(bones_a, bones_b) if max(x, y) > 0)
+
+    def segments(self, start: int) -> list[float]:
+        """Bone lengths along the main path from ``start``, with bones that continue their predecessor in a straight
+        line in every sampled pose (an in-series twist joint splits a bone in two) counted as one."""
+        s = self.samples
+        segments: list[float] = []
+        previous = None
+        for node in self.main_path(start):
+            parent = self.parent_node(node)
+            bone = s[:, node] - s[:, parent]  # (K, 3)
+            if previous is not None and segments:
+                cos = np.sum(bone * previous, axis=-1) / np.maximum(
+                    np.linalg.norm(bone, axis=-1) * np.linalg.norm(previous, axis=-1), 1e-12)
+                if np.all(cos > STRAIGHT_COS):
+                    segments[-1] += float(self.length[node])
+                    previous = bone
+                    continue
+            segments.append(float(self.length[node]))
+            previous = bone
+        return segments
 
     def limb_pairs(self) -> list[tuple[int, int, int, float]]:
         """(node, branch a, branch b, mean reach) of every mirrored sibling pair long enough to be a limb."""
