@@ -31,6 +31,10 @@ class InspectReport:
     image: str | None = None
     image_seconds: float | None = None
 
+    @property
+    def _frames_processed(self) -> int:
+        return len(self.record.joints) if self.record.joints is not None else self.record.num_frames
+
     def to_json(self) -> dict:
         return {
             "file": self.path,
@@ -39,7 +43,7 @@ class InspectReport:
             "frames": self.source_frames,
             "seconds": round((self.source_frames - 1) / self.source_fps, 3) if self.source_fps else 0.0,
             "fps_processed": self.record.fps,
-            "frames_processed": self.record.num_frames,
+            "frames_processed": self._frames_processed,
             "tags": list(self.record.tags),
             "image": self.image,
             "image_seconds": self.image_seconds,
@@ -56,7 +60,7 @@ class InspectReport:
             + (f" (forward from {o.forward_source})" if o.forward_source else ""),
             f"units:   {m.units}",
             f"fps:     {self.source_fps:g} -> {self.record.fps:g}",
-            f"frames:  {self.source_frames} -> {self.record.num_frames} "
+            f"frames:  {self.source_frames} -> {self._frames_processed} "
             f"({(self.source_frames - 1) / self.source_fps if self.source_fps else 0:.2f} s)",
             "SMPL-22 joint     rig joint(s)",
         ]
