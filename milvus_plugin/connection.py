@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 from pymilvus import MilvusClient
 from pymilvus.exceptions import MilvusException
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 DEFAULT_URI = "./motion_retrieval.db"
 URI_ENV = "MOTION_RETRIEVAL_MILVUS_URI"
 TOKEN_ENV = "MOTION_RETRIEVAL_MILVUS_TOKEN"
+TOKEN_FILE_ENV = "MOTION_RETRIEVAL_MILVUS_TOKEN_FILE"
 _REMOTE_SCHEMES = ("http://", "https://", "tcp://", "grpc://", "unix:")
 
 
@@ -43,10 +45,11 @@ class MilvusConfig:
     @classmethod
     def from_env(cls, uri: str | None = None, **overrides) -> MilvusConfig:
         """``uri``, else ``$MOTION_RETRIEVAL_MILVUS_URI``, else the Lite default; the token from
-        ``$MOTION_RETRIEVAL_MILVUS_TOKEN`` (the Helm chart sets both)."""
+        ``$MOTION_RETRIEVAL_MILVUS_TOKEN``, else from the file named by ``$MOTION_RETRIEVAL_MILVUS_TOKEN_FILE`` (the
+        Helm chart mounts its Secret as a file). Tokens are never taken from the command line (visible in ``ps``)."""
         return cls(
             uri=uri or os.environ.get(URI_ENV) or DEFAULT_URI,
-            token=overrides.pop("token", None) or os.environ.get(TOKEN_ENV, ""),
+            token=overrides.pop("token", None) or token_from_env(),
             **overrides,
         )
 
@@ -67,6 +70,7 @@ def connect(config: MilvusConfig) -> MilvusClient:
         if not parent.is_dir():
             raise MilvusUnavailableError(uri, f"the folder {parent} does not exist", "create it first")
         uri = os.fspath(Path(uri).expanduser().resolve())
+    quiet_pymilvus_logs()
     try:
         client = MilvusClient(
             uri=uri,
@@ -104,11 +108,96 @@ def supports_filter_templates(version: str) -> bool:
     return (int(match.group(1)), int(match.group(2))) >= (2, 5)
 
 
+def token_from_env(environ=None) -> str:
+    """``$MOTION_RETRIEVAL_MILVUS_TOKEN``, else the contents of ``$MOTION_RETRIEVAL_MILVUS_TOKEN_FILE``, else ""."""
+    environ = os.environ if environ is None else environ
+    if environ.get(TOKEN_ENV):
+        return environ[TOKEN_ENV]
+    path = environ.get(TOKEN_FILE_ENV)
+    if not path:
+        return ""
+    try:
+        token = Path(path).read_text().strip()
+    except OSError as exc:
+        raise MilvusUnavailableError("-", f"cannot read the token file {path} ({exc.strerror})",
+                                     f"fix {TOKEN_FILE_ENV}") from None
+    if not token:
+        raise MilvusUnavailableError("-", f"the token file {path} is empty", f"fix {TOKEN_FILE_ENV}")
+    return token
+
+
+# -- what a pymilvus error means, by its code (never by its message) -------------------------------------------------
+# Milvus server error codes (merr, Milvus >= 2.3): the service is starting, gone or throttling. pymilvus's own
+# CONNECT_FAILED is 2 too. Code 1 is left out: it is also pymilvus's catch-all UNEXPECTED_ERROR.
+_UNAVAILABLE_CODES = frozenset({
+    2,  # ServiceUnavailable / pymilvus CONNECT_FAILED
+    4,  # ServiceRequestLimitExceeded (too many concurrent requests)
+    8,  # ServiceRateLimit
+    12,  # ServiceResourceInsufficient
+})
+COLLECTION_NOT_LOADED = 101  # after a restart, until the query coordinator has loaded it again
+# A collection on its way back after a restart: parts of it not served yet.
+_RECOVERING_CODES = frozenset({
+    103, 106,  # CollectionNotFullyLoaded, CollectionOnRecovering
+    201, 202,  # PartitionNotLoaded, PartitionNotFullyLoaded
+    400, 401,  # ReplicaNotFound, ReplicaNotAvailable
+    500, 501, 503,  # ChannelNotFound, ChannelLack, ChannelNotAvailable
+    600, 601, 602,  # SegmentNotFound, SegmentNotLoaded, SegmentLack
+    901, 902, 903, 905,  # NodeNotFound, NodeOffline, NodeLack, NodeNotAvailable
+})
+# gRPC statuses of the connection to Milvus (raised by grpc, or carried in MilvusException.code by pymilvus's retry
+# decorator when it gives up) that mean "not reachable now".
+_UNAVAILABLE_GRPC = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+                               grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.CANCELLED})
+
+UNAVAILABLE, NOT_LOADED, REFUSED = "unavailable", "not_loaded", "refused"
+
+
+def error_kind(exc: BaseException) -> str:
+    """``UNAVAILABLE`` (server gone, starting, throttling or recovering: retry later), ``NOT_LOADED`` (the
+    collection must be loaded again, typically after a restart) or ``REFUSED`` (the request itself was refused)."""
+    if isinstance(exc, grpc.RpcError):
+        code = exc.code() if callable(getattr(exc, "code", None)) else None
+        return UNAVAILABLE if code in _UNAVAILABLE_GRPC else REFUSED
+    if not isinstance(exc, MilvusException):
+        return REFUSED
+    code = exc.code
+    if isinstance(code, grpc.StatusCode):
+        return UNAVAILABLE if code in _UNAVAILABLE_GRPC else REFUSED
+    if code == COLLECTION_NOT_LOADED:
+        return NOT_LOADED
+    if code in _UNAVAILABLE_CODES or code in _RECOVERING_CODES:
+        return UNAVAILABLE
+    if exc.retriable and not exc.is_input_error:  # newer servers classify their errors themselves
+        return UNAVAILABLE
+    return REFUSED
+
+
 def is_unavailable(exc: BaseException) -> bool:
-    """True when a pymilvus error means the server went away (as opposed to a bad request)."""
-    text = f"{type(exc).__name__} {exc}".lower()
-    markers = ("unavailable", "connect", "deadline", "failed to connect", "not ready", "socket closed", "timeout")
-    return any(marker in text for marker in markers)
+    """True when a pymilvus error means the server is away or recovering (retry later), not a bad request."""
+    return error_kind(exc) != REFUSED
+
+
+class _OneLine(logging.Filter):
+    """pymilvus logs full tracebacks for every failed call and reconnection attempt (~150 lines per call while a
+    server restarts); the store reports each failure itself, so keep only the first line of pymilvus's records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        message = record.getMessage()
+        if "\n" in message:
+            record.msg, record.args = message.split("\n", 1)[0], None
+        return True
+
+
+def quiet_pymilvus_logs() -> None:
+    """One line per pymilvus log record, without tracebacks (idempotent). Filters sit on the loggers that create
+    the records: a filter on a parent logger does not see its children's records."""
+    for name in ("pymilvus.client.connection_manager", "pymilvus.decorators", "pymilvus.client.grpc_handler"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _OneLine) for f in logger.filters):
+            logger.addFilter(_OneLine())
 
 
 def _describe(exc: MilvusException) -> str:

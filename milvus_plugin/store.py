@@ -1,22 +1,36 @@
 """The motion store: the two collections of one model (motions, captions) and every Milvus call made on them.
 
 All pymilvus calls go through ``MotionStore._call`` so that failures surface as ``MilvusUnavailableError`` (server
-gone: names the URI and what to check) or ``MilvusStoreError`` (the request was refused: names the collection).
+gone, restarting or recovering: retry later; names the URI and what to check) or ``MilvusStoreError`` (the request was
+refused: names the collection). Failures are told apart by pymilvus/Milvus error codes, never by message text. A
+collection found unloaded (Milvus restarted) is loaded again in the background while calls answer "unavailable".
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
+import grpc
 import numpy as np
 from pymilvus import MilvusClient
+from pymilvus.client.types import LoadState
 from pymilvus.exceptions import MilvusException
 
-from milvus_plugin.connection import MilvusConfig, connect, is_unavailable, server_version, supports_filter_templates
+from milvus_plugin.connection import (
+    NOT_LOADED,
+    REFUSED,
+    MilvusConfig,
+    connect,
+    error_kind,
+    server_version,
+    supports_filter_templates,
+)
 from milvus_plugin.errors import MilvusStoreError, MilvusUnavailableError
 from milvus_plugin.filters import CompiledFilter, SearchFilter, equals_filter, ids_filter, prefix_filter
 from milvus_plugin.schema import (
@@ -34,6 +48,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _QUERY_PAGE = 1000  # rows per query page when listing ids (servers cap offset+limit at 16384)
 _EXACT = {"consistency_level": "Strong"}  # reads whose answer must include every client's writes
+_RELOAD_EVERY_S = 5.0  # at most one load request per collection this often while it comes back
+_PROBE_TIMEOUT_S = 2.0
 
 
 @dataclass
@@ -112,6 +128,8 @@ class MotionStore:
         self.lite = config.is_lite
         self.server_version = server_version(client)
         self.templating = supports_filter_templates(self.server_version)
+        self._reload_lock = threading.Lock()
+        self._reloads: dict[str, float] = {}  # collection -> monotonic time of the last load request
         self._ensure_collections(create)
 
     @classmethod
@@ -297,17 +315,53 @@ class MotionStore:
                     f"collection {self.names.motions!r}: {self.dim}-d finite vectors expected"
                 )
 
+    # ----------------------------------------------------------------------------------------------- readiness
+    def ensure_loaded(self) -> bool:
+        """True when Milvus answers and both collections are loaded. A collection found not loaded (Milvus restarted
+        and has not restored it yet) is asked to load, without waiting; False until it is. Health polls this."""
+        if self.lite:  # Milvus Lite serves from the file: loaded whenever it opens
+            self._call("has_collection", self.names.motions, self.client.has_collection, self.names.motions)
+            return True
+        ready = True
+        for name in (self.names.motions, self.names.captions):
+            state = self._call("get_load_state", name, self.client.get_load_state, name,
+                               timeout=_PROBE_TIMEOUT_S).get("state")
+            if state == LoadState.NotLoad:
+                self._reload(name)
+            ready = ready and state == LoadState.Loaded
+        return ready
+
+    def _reload(self, collection: str) -> None:
+        """Ask Milvus to load ``collection`` (asynchronously), at most once per _RELOAD_EVERY_S."""
+        with self._reload_lock:
+            now = time.monotonic()
+            if now - self._reloads.get(collection, -_RELOAD_EVERY_S) < _RELOAD_EVERY_S:
+                return
+            self._reloads[collection] = now
+        log.warning("Milvus collection %s is not loaded (server restarted?): loading it again", collection)
+        try:
+            self.client.load_collection(collection, timeout=_PROBE_TIMEOUT_S, _async=True)
+        except (MilvusException, grpc.RpcError) as exc:  # the next call or health poll tries again
+            log.warning("loading %s failed: %s", collection, getattr(exc, "message", "") or exc)
+
     def _call(self, operation: str, collection: str, fn: Callable[..., T], *args, **kwargs) -> T:
         try:
             return fn(*args, **kwargs)
-        except MilvusException as exc:
+        except (MilvusException, grpc.RpcError) as exc:
             message = getattr(exc, "message", "") or str(exc)
-            if is_unavailable(exc):
+            kind = error_kind(exc)
+            if kind == REFUSED:
+                raise MilvusStoreError(f"Milvus {operation} on {collection!r} failed: {message}") from exc
+            if kind == NOT_LOADED:
+                self._reload(collection)
                 raise MilvusUnavailableError(
-                    self.config.describe(), f"{operation} on {collection!r} failed: {message}",
-                    "check that the server is running, then re-run: ingest resumes and upserts are idempotent",
+                    self.config.describe(), f"collection {collection!r} is not loaded (Milvus restarted?); it is "
+                    "being loaded again", "retry in a few seconds",
                 ) from exc
-            raise MilvusStoreError(f"Milvus {operation} on {collection!r} failed: {message}") from exc
+            raise MilvusUnavailableError(
+                self.config.describe(), f"{operation} on {collection!r} failed: {message}",
+                "check that the server is running, then retry: ingest resumes and upserts are idempotent",
+            ) from exc
 
     def close(self) -> None:
         try:

@@ -1,11 +1,14 @@
 """The gRPC service: EmbeddingService (+ SearchService with --milvus), health, reflection, interceptors, metrics,
-TLS and bearer-token auth, graceful shutdown.
+TLS and bearer-token auth, admission control, graceful shutdown.
 
     server = MotionRetrievalServer(config)
-    await server.start()          # listening; health NOT_SERVING until the backend is ready
+    await server.start()          # listening; liveness SERVING, readiness NOT_SERVING until the backend is ready
     await server.wait_ready()     # backend loaded (or Triton reachable)
     ...
-    await server.stop()
+    await server.stop()           # NOT_SERVING at once, refuse new calls, drain within the grace, release
+
+Every embedding call passes server.admission's gate (bounded slots and queues, deadline-aware shedding), whatever
+servicer makes it.
 """
 
 from __future__ import annotations
@@ -14,39 +17,49 @@ import asyncio
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from server.admission import AdmissionConfig, AdmissionGate, AdmittedBackend
 from server.api import embedding_pb2, embedding_pb2_grpc, search_pb2, search_pb2_grpc
 from server.auth import BearerTokenInterceptor
 from server.backends import create_backend
 from server.config import ServeConfig
-from server.health import HealthReporter
+from server.health import LIVENESS, HealthReporter
 from server.interceptors import ObservabilityInterceptor
 from server.metrics import ServiceMetrics
 from server.servicers.disabled import DisabledSearchServicer
 from server.servicers.embedding import EmbeddingServicer
+from server.shutdown import ExitDeadline, force_exit_on_second_signal
 
 log = logging.getLogger(__name__)
 
 EMBEDDING_SERVICE = embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name
 SEARCH_SERVICE = search_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name
+# After the grace period: closing the backend and Milvus, and the process's own exit, get this much more.
+EXIT_MARGIN_S = 0.8
+_CLOSE_TIMEOUT_S = 0.3
 
 
 class MotionRetrievalServer:
     def __init__(self, config: ServeConfig):
         self.config = config
         self.metrics = ServiceMetrics()
-        self.backend = create_backend(config, metrics=self.metrics)
-        self.health = HealthReporter([EMBEDDING_SERVICE, SEARCH_SERVICE], poll_s=config.health_poll_s,
-                                     metrics=self.metrics)
+        backend = create_backend(config, metrics=self.metrics)
+        self.gate = AdmissionGate(AdmissionConfig(slots=config.admission_slots, max_queue=config.max_queue),
+                                  self.metrics, backend=backend.name)
+        self.backend = AdmittedBackend(backend, self.gate)
+        self.health = HealthReporter([EMBEDDING_SERVICE, SEARCH_SERVICE, LIVENESS], embedding_service=EMBEDDING_SERVICE,
+                                     search_service=SEARCH_SERVICE, poll_s=config.health_poll_s, metrics=self.metrics)
         # Joint -> feature conversion (numpy) runs here, apart from the encoder threads.
         self._convert_executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="convert")
         self._server: grpc.aio.Server | None = None
         self._search = None
         self._startup: asyncio.Task | None = None
+        self._stopping: asyncio.Task | None = None
         self.port: int | None = None
         self.metrics_port: int | None = None
 
@@ -57,9 +70,12 @@ class MotionRetrievalServer:
         limit = self.config.limits.max_message_bytes
         server = grpc.aio.server(
             interceptors=interceptors,
+            # Beyond this many RPCs the server answers RESOURCE_EXHAUSTED before reading the message.
+            maximum_concurrent_rpcs=self.config.max_concurrent_rpcs,
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
+                ("grpc.max_concurrent_streams", self.config.max_concurrent_streams),
                 ("grpc.so_reuseport", 0),
             ],
         )
@@ -75,11 +91,12 @@ class MotionRetrievalServer:
         else:
             search_pb2_grpc.add_SearchServiceServicer_to_server(DisabledSearchServicer(), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, server)
-        reflection.enable_server_reflection(
-            [EMBEDDING_SERVICE, SEARCH_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME],
-            server,
-        )
+        if self.config.reflection:
+            reflection.enable_server_reflection(
+                [EMBEDDING_SERVICE, SEARCH_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                 reflection.SERVICE_NAME],
+                server,
+            )
         return server
 
     def _bind(self, server: grpc.aio.Server) -> int:
@@ -96,12 +113,12 @@ class MotionRetrievalServer:
         return port
 
     async def start(self) -> int:
-        """Listen (health NOT_SERVING), then load the backend in the background; return the bound port."""
-        await self.health.set_serving(False, reason="starting")
+        """Listen (alive, not ready), then load the backend in the background; return the bound port."""
+        await self.health.start()
         self._server = self._build_server()
         self.port = self._bind(self._server)
         if self.config.metrics_port:
-            self.metrics_port = self.metrics.start_http(self.config.host, self.config.metrics_port)
+            self.metrics_port = self.metrics.start_http(self.config.metrics_host, self.config.metrics_port)
         await self._server.start()
         log.info("listening on %s:%d (%s, backend %s, search %s)", self.config.host, self.port,
                  "TLS" if self.config.tls_enabled else "plaintext", self.config.backend,
@@ -113,7 +130,8 @@ class MotionRetrievalServer:
         await self.backend.start()
         if self._search is not None:
             await self._search.start()
-        self.health.watch(self.backend)
+        self.health.watch(self.backend.name, self.backend.is_ready,
+                          self._search.is_ready if self._search is not None else None)
 
     async def wait_ready(self) -> None:
         """Until the backend has loaded; re-raises its start-up error (e.g. ConfigError for a missing model)."""
@@ -123,29 +141,65 @@ class MotionRetrievalServer:
         await self._server.wait_for_termination()
 
     async def stop(self, grace: float | None = None) -> None:
-        """Refuse new calls, let in-flight ones finish within ``grace`` seconds, then release everything."""
-        grace = self.config.shutdown_grace_s if grace is None else grace
-        log.info("shutting down (grace %.1f s)", grace)
-        await self.health.shutdown()
+        """NOT_SERVING at once, refuse new calls, let in-flight ones finish within ``grace`` seconds (then cancel
+        them), release everything. Returns within about ``grace`` + 1 s at any load; a second call waits for the
+        first."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop(self.config.shutdown_grace_s if grace is None else grace))
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self, grace: float) -> None:
+        log.info("shutting down (grace %.1f s, %d calls in flight, %d queued)", grace, self.gate.stats().running,
+                 sum(self.gate.stats().queued.values()))
+        await self.health.shutdown()  # probes fail from now on; bounded, whatever the watcher is doing
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
         if self._server is not None:
-            await self._server.stop(grace)
+            await self._server.stop(grace)  # new calls refused at once; the rest cancelled at the grace
         if self._search is not None:
-            await self._search.close()
-        await self.backend.close()
+            await _bounded(self._search.close(), "Milvus connection")
+        await _bounded(self.backend.close(), f"{self.backend.name} backend")
+        # Queued conversions are dropped; one already running ends on its own (numpy cannot be interrupted).
         self._convert_executor.shutdown(wait=False, cancel_futures=True)
         self.metrics.stop_http()
+        log.info("stopped")
 
 
-async def serve(config: ServeConfig) -> None:
-    """Run until SIGTERM or SIGINT, then shut down gracefully. Raises the backend's start-up error, if any."""
+async def _bounded(closing, what: str, timeout: float = _CLOSE_TIMEOUT_S) -> None:
+    """Await a close without letting it hold up the exit (a Milvus or Triton that is gone may not answer)."""
+    task = asyncio.ensure_future(closing)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        task.cancel()
+        log.warning("closing the %s took longer than %.1f s; leaving it", what, timeout)
+    elif task.exception() is not None:
+        log.warning("closing the %s failed: %s", what, task.exception())
+
+
+async def serve(config: ServeConfig, exit_deadline: bool = False) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully. Raises the backend's start-up error, if any.
+
+    ``exit_deadline`` (the ``serve`` command): from the signal on, the process ends within the grace period plus
+    EXIT_MARGIN_S whatever is still running, and a second signal ends it at once."""
     server = MotionRetrievalServer(config)
     await server.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    deadline: ExitDeadline | None = None
+
+    def on_signal(signum: int) -> None:
+        nonlocal deadline
+        if stop.is_set():
+            if exit_deadline:
+                force_exit_on_second_signal(signum)
+            return
+        log.info("signal %d: draining", signum)
+        stop.set()
+        if exit_deadline:
+            deadline = ExitDeadline(config.shutdown_grace_s + EXIT_MARGIN_S).arm()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, partial(on_signal, sig))
     startup = asyncio.ensure_future(server.wait_ready())
     stopping = asyncio.ensure_future(stop.wait())
     try:
@@ -155,8 +209,10 @@ async def serve(config: ServeConfig) -> None:
             log.info("ready: serving %s", server.backend.info.model_id)
             await stopping
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
         startup.cancel()
         stopping.cancel()
         await server.stop()
+        if deadline is not None:
+            deadline.server_stopped()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -1,5 +1,6 @@
 """Bearer-token check: every call must carry ``authorization: Bearer <token>`` in its metadata, except the health
-and reflection services, which probes and tooling reach without credentials."""
+and reflection services, which probes and tooling reach without credentials. A refused call is answered from its
+metadata alone: its message is never read, so unauthenticated callers cannot make the service hold their bytes."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import hmac
 import logging
 
 import grpc
-
-from server.interceptors import replace_behaviour
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +40,14 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         problem = "missing" if token is None else "invalid"
         log.warning("refused %s: %s bearer token", method, problem)
 
-        async def refuse(request_or_iterator, context):
+        async def refuse(request_iterator, context):
             await context.abort(
                 grpc.StatusCode.UNAUTHENTICATED,
                 f"{problem} bearer token: send metadata 'authorization: Bearer <token>'",
             )
 
-        return replace_behaviour(handler, refuse)
+        # A request-streaming handler that never reads: the request body is not received into memory before the
+        # refusal (a unary handler would get the whole message, up to the size limit, deserialised first).
+        if handler.unary_unary or handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(refuse, response_serializer=handler.response_serializer)
+        return grpc.stream_stream_rpc_method_handler(refuse, response_serializer=handler.response_serializer)

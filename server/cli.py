@@ -37,5 +37,5 @@ def run_serve(args: argparse.Namespace) -> int:
     config = resolve_config(args)
     verbose = getattr(args, "verbose", 0)
     configure_logging(config.log_format, logging.DEBUG if verbose >= 2 else logging.INFO)
-    asyncio.run(serve(config))
+    asyncio.run(serve(config, exit_deadline=True))  # on SIGTERM: out within the grace period + 1 s
     return 0

@@ -27,7 +27,11 @@ class ServiceLimits:
     max_frames: int = 4000  # frames per motion as sent (200 s at 20 fps); ingest windows long takes
     min_frames: int = 2  # features; joints need one more (velocities use frames t and t+1)
     max_text_chars: int = 1000  # characters per text (captions are ~12 words; this is a sanity bound)
-    max_message_bytes: int = 64 * 1024 * 1024  # per request message; 64 x (200, 263) float32 motions is 13.5 MB
+    # Per request message. The largest real request is a full batch of encoder-length motions: 64 x (200, 263)
+    # float32 = 13,465,600 bytes (+ < 2 KB of protobuf framing); 16 MiB leaves ~24 % headroom over it, and also
+    # holds one motion at max_frames (4000 x 263 float32 = 4.2 MB). Every byte of a message is held in memory
+    # before the handler runs, so this times max_concurrent_rpcs bounds what requests can cost.
+    max_message_bytes: int = 16 * 1024 * 1024
     max_delete_ids: int = 10_000
     max_top_k: int = 1000
 
@@ -38,18 +42,29 @@ class ServeConfig:
     backend: str = "torchscript"  # "torchscript" (in process) or "triton"
     triton_url: str = "localhost:8001"  # Triton's gRPC endpoint, for backend "triton"
     milvus_uri: str | None = None  # Milvus server URI or Milvus Lite file; None disables SearchService
-    milvus_token: str | None = None
+    milvus_token: str | None = None  # from --milvus-token-file or the environment, never the command line (ps)
     collection_prefix: str = ""  # Milvus collections are "[<prefix>_]motions_<model id>" (as `motion-retrieval ingest`)
     host: str = "0.0.0.0"
     port: int = 50051  # 0 picks a free port (tests)
     metrics_port: int = 9090  # Prometheus /metrics over HTTP; 0 disables it
+    metrics_host: str = "127.0.0.1"  # loopback unless widened (the Helm chart sets 0.0.0.0 for the scraper)
+    reflection: bool = True  # gRPC server reflection (grpcurl, tooling); off hides the API description
     auth_token: str | None = None  # bearer token every non-health call must carry; None = no auth
     tls_cert: Path | None = None  # PEM certificate chain and key; both or neither
     tls_key: Path | None = None
     workers: int = 2  # threads running the in-process encoders (off the event loop)
     log_format: str = "text"
     limits: ServiceLimits = field(default_factory=ServiceLimits)
-    shutdown_grace_s: float = 10.0  # in-flight calls get this long to finish on SIGTERM
+    shutdown_grace_s: float = 10.0  # in-flight calls get this long to finish on SIGTERM; then the process exits
+    # Overload protection (server.admission): encoder calls running at once (None: --workers for the in-process
+    # backend, 8 for Triton, whose dynamic batcher merges concurrent calls) and calls queued per tower.
+    encoder_slots: int | None = None
+    max_queue: int = 32
+    # gRPC-level bounds: RPCs in the whole server (beyond: RESOURCE_EXHAUSTED before the message is read) and
+    # HTTP/2 streams per client connection (beyond: the client waits). Above the admission queues, so that health
+    # probes are still answered while the gate sheds load.
+    max_concurrent_rpcs: int = 512
+    max_concurrent_streams: int = 128
     triton_retries: int = 3  # attempts per Triton call before answering UNAVAILABLE
     health_poll_s: float = 1.0  # how often the Triton watcher checks readiness
 
@@ -68,8 +83,25 @@ class ServeConfig:
             raise ConfigError(f"workers must be at least 1, got {self.workers}")
         if self.limits.max_batch_size < 1:
             raise ConfigError(f"max batch must be at least 1, got {self.limits.max_batch_size}")
+        if self.limits.max_message_bytes < 64 * 1024:
+            raise ConfigError(f"max message bytes must be at least 65536, got {self.limits.max_message_bytes}")
+        for name in ("max_concurrent_rpcs", "max_concurrent_streams"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.encoder_slots is not None and self.encoder_slots < 1:
+            raise ConfigError(f"encoder slots must be at least 1, got {self.encoder_slots}")
+        if self.max_queue < 0:
+            raise ConfigError(f"max queue must be 0 or more, got {self.max_queue}")
+        if not self.shutdown_grace_s >= 0:
+            raise ConfigError(f"shutdown grace must be 0 or more seconds, got {self.shutdown_grace_s}")
         if self.auth_token is not None and not self.auth_token.strip():
             raise ConfigError("the auth token is empty")
+
+    @property
+    def admission_slots(self) -> int:
+        if self.encoder_slots is not None:
+            return self.encoder_slots
+        return self.workers if self.backend == "torchscript" else 8
 
     @property
     def search_enabled(self) -> bool:
@@ -80,6 +112,17 @@ class ServeConfig:
         return self.tls_cert is not None
 
 
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+_boolean.__name__ = "boolean (true/false, 1/0, on/off)"  # what _from_env's error message names
+
 # flag dest -> (environment variable suffix, converter)
 _ENV = {
     "model_repository": ("MODEL_REPOSITORY", Path),
@@ -87,10 +130,13 @@ _ENV = {
     "triton_url": ("TRITON_URL", str),
     "milvus_uri": ("MILVUS_URI", str),
     "milvus_token": ("MILVUS_TOKEN", str),
+    "milvus_token_file": ("MILVUS_TOKEN_FILE", Path),
     "collection_prefix": ("COLLECTION_PREFIX", str),
     "host": ("HOST", str),
     "port": ("PORT", int),
     "metrics_port": ("METRICS_PORT", int),
+    "metrics_host": ("METRICS_HOST", str),
+    "reflection": ("REFLECTION", _boolean),
     "auth_token": ("AUTH_TOKEN", str),
     "auth_token_file": ("AUTH_TOKEN_FILE", Path),
     "tls_cert": ("TLS_CERT", Path),
@@ -98,7 +144,15 @@ _ENV = {
     "max_batch": ("MAX_BATCH", int),
     "workers": ("WORKERS", int),
     "log_format": ("LOG_FORMAT", str),
+    "shutdown_grace_s": ("SHUTDOWN_GRACE", float),
+    "encoder_slots": ("ENCODER_SLOTS", int),
+    "max_queue": ("MAX_QUEUE", int),
+    "max_concurrent_rpcs": ("MAX_CONCURRENT_RPCS", int),
+    "max_concurrent_streams": ("MAX_CONCURRENT_STREAMS", int),
+    "max_message_bytes": ("MAX_MESSAGE_BYTES", int),
 }
+# Settings that are secrets: never accepted on the command line, where every user of the machine can read them (ps).
+_SECRET_FLAGS = {"milvus_token": ("--milvus-token-file", "MOTION_RETRIEVAL_MILVUS_TOKEN")}
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,13 +166,22 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"Triton gRPC endpoint [{env['triton_url']}; default: localhost:8001]")
     add("--milvus", dest="milvus_uri", metavar="URI",
         help=f"Milvus URI or Milvus Lite file; enables SearchService [{env['milvus_uri']}]")
-    add("--milvus-token", metavar="TOKEN", help=f"Milvus token [{env['milvus_token']}]")
+    add("--milvus-token-file", type=Path, metavar="FILE",
+        help=f"file holding the Milvus token (user:password or an API key) [{env['milvus_token_file']}, or the token "
+             f"itself in {env['milvus_token']}]")
+    # Refused with a message (resolve_config): a token on the command line is visible in `ps` to every user.
+    add("--milvus-token", metavar="TOKEN", help=argparse.SUPPRESS)
     add("--collection-prefix", metavar="NAME",
         help=f"Milvus collection name prefix [{env['collection_prefix']}; default: none]")
     add("--host", help=f"address to listen on [{env['host']}; default: 0.0.0.0]")
     add("--port", type=int, metavar="N", help=f"gRPC port, 0 = any free port [{env['port']}; default: 50051]")
     add("--metrics-port", type=int, metavar="N",
         help=f"Prometheus /metrics port, 0 disables [{env['metrics_port']}; default: 9090]")
+    add("--metrics-host", metavar="ADDR",
+        help=f"address /metrics listens on; 0.0.0.0 for a scraper outside the pod [{env['metrics_host']}; "
+             "default: 127.0.0.1]")
+    add("--reflection", action=argparse.BooleanOptionalAction, default=None,
+        help=f"gRPC server reflection [{env['reflection']}=true|false; default: on]")
     add("--auth-token-file", type=Path, metavar="FILE",
         help=f"file holding the bearer token clients must send [{env['auth_token_file']}, or the token itself in "
              f"{env['auth_token']}]")
@@ -128,6 +191,21 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--workers", type=int, metavar="N",
         help=f"threads running the in-process encoders [{env['workers']}; default: 2]")
     add("--log-format", choices=LOG_FORMATS, help=f"log line format [{env['log_format']}; default: text]")
+    add("--shutdown-grace", dest="shutdown_grace_s", type=float, metavar="S",
+        help=f"seconds in-flight calls get to finish on SIGTERM before the process exits [{env['shutdown_grace_s']}; "
+             "default: 10]")
+    add("--encoder-slots", type=int, metavar="N",
+        help=f"encoder calls running at once; more wait in a bounded queue [{env['encoder_slots']}; default: "
+             "--workers for torchscript, 8 for triton]")
+    add("--max-queue", type=int, metavar="N",
+        help=f"calls waiting per encoder before RESOURCE_EXHAUSTED [{env['max_queue']}; default: 32]")
+    add("--max-concurrent-rpcs", type=int, metavar="N",
+        help=f"RPCs in the whole server before RESOURCE_EXHAUSTED [{env['max_concurrent_rpcs']}; default: 512]")
+    add("--max-concurrent-streams", type=int, metavar="N",
+        help=f"HTTP/2 streams per client connection [{env['max_concurrent_streams']}; default: 128]")
+    add("--max-message-bytes", type=int, metavar="N",
+        help=f"largest request message [{env['max_message_bytes']}; default: 16 MiB, a batch of 64 encoder-length "
+             "motions is 13.5 MB]")
 
 
 def _from_env(dest: str, environ: Mapping[str, str]):
@@ -142,37 +220,47 @@ def _from_env(dest: str, environ: Mapping[str, str]):
         raise ConfigError(f"environment variable {name}={raw!r} is not a valid {convert.__name__}") from None
 
 
-def _read_token_file(path: Path) -> str:
+def _read_token_file(path: Path, what: str = "auth token") -> str:
     try:
         token = Path(path).read_text().strip()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the auth token file ({exc.strerror})") from None
+        raise ConfigError(f"{path}: cannot read the {what} file ({exc.strerror})") from None
     if not token:
-        raise ConfigError(f"{path}: the auth token file is empty")
+        raise ConfigError(f"{path}: the {what} file is empty")
     return token
+
+
+def _token(values: dict, args, name: str, what: str) -> str | None:
+    """A token file given on the command line beats a token in the environment; a token in the environment beats a
+    token file named in the environment (the chart mounts a secret either way)."""
+    flag_file = getattr(args, f"{name}_file", None) if args is not None else None
+    if flag_file is not None:
+        return _read_token_file(flag_file, what)
+    if values[name] is not None:
+        return values[name]
+    if values[f"{name}_file"] is not None:
+        return _read_token_file(values[f"{name}_file"], what)
+    return None
 
 
 def resolve_config(args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None) -> ServeConfig:
     """Flags (``args``, from :func:`add_serve_arguments`) over environment variables over defaults."""
     environ = os.environ if environ is None else environ
+    for dest, (file_flag, variable) in _SECRET_FLAGS.items():
+        if args is not None and getattr(args, dest, None) is not None:
+            raise ConfigError(
+                f"--{dest.replace('_', '-')} on the command line is visible to every user of the machine (ps): put "
+                f"the token in a file and pass {file_flag} FILE, or set {variable}"
+            )
     values = {}
     for dest in _ENV:
         flag = getattr(args, dest, None) if args is not None else None
         values[dest] = flag if flag is not None else _from_env(dest, environ)
 
-    # A token file given on the command line beats a token in the environment; a token in the environment beats a
-    # token file named in the environment (the chart mounts a secret either way).
-    flag_file = getattr(args, "auth_token_file", None) if args is not None else None
-    if flag_file is not None:
-        token = _read_token_file(flag_file)
-    elif values["auth_token"] is not None:
-        token = values["auth_token"]
-    elif values["auth_token_file"] is not None:
-        token = _read_token_file(values["auth_token_file"])
-    else:
-        token = None
-
-    limits = ServiceLimits() if values["max_batch"] is None else ServiceLimits(max_batch_size=values["max_batch"])
+    tokens = {"auth_token": _token(values, args, "auth_token", "auth token"),
+              "milvus_token": _token(values, args, "milvus_token", "Milvus token")}
+    limit_values = {"max_batch_size": values["max_batch"], "max_message_bytes": values["max_message_bytes"]}
+    limits = ServiceLimits(**{k: v for k, v in limit_values.items() if v is not None})
     known = {f.name for f in fields(ServeConfig)}
-    kwargs = {k: v for k, v in values.items() if k in known and v is not None and k != "auth_token"}
-    return ServeConfig(**kwargs, auth_token=token, limits=limits)
+    kwargs = {k: v for k, v in values.items() if k in known and v is not None and k not in tokens}
+    return ServeConfig(**kwargs, **tokens, limits=limits)

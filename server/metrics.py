@@ -42,6 +42,23 @@ class ServiceMetrics:
         self.backend_ready = Gauge(
             "motion_retrieval_backend_ready", "1 while the encoder backend is ready (health SERVING).", registry=r
         )
+        self.milvus_ready = Gauge(
+            "motion_retrieval_milvus_ready", "1 while Milvus answers and the collections are loaded (search only).",
+            registry=r,
+        )
+        # Admission control (server.admission). The two names are a contract with the chart's HPA (deploy/helm).
+        self.queue_depth = Gauge(
+            "motion_retrieval_queue_depth", "Encoder calls waiting for a slot, per backend and tower.",
+            ["backend", "encoder"], registry=r,
+        )
+        self.shed = Counter(
+            "motion_retrieval_shed", "Calls refused or dropped before computing, by tower and reason (queue_full, "
+            "overloaded, expired, deadline_too_short).", ["encoder", "reason"], registry=r,
+        )
+        self.encoder_running = Gauge(
+            "motion_retrieval_encoder_running", "Encoder calls running now (admission slots in use).", ["backend"],
+            registry=r,
+        )
         self._http = None
 
     def start_http(self, host: str, port: int) -> int:

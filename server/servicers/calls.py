@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from motion_retrieval.errors import ConfigError, MotionDataError
+from server.admission import ShedError
 from server.backends.base import BackendError, BackendUnavailable
 from server.validation import RequestError
 
@@ -36,6 +37,8 @@ async def status_on_error(context: grpc.aio.ServicerContext, what: str) -> Async
     try:
         yield
     except RequestError as exc:
+        await context.abort(exc.code, str(exc))
+    except ShedError as exc:  # server.admission: RESOURCE_EXHAUSTED (overloaded) or DEADLINE_EXCEEDED (not computed)
         await context.abort(exc.code, str(exc))
     except MotionDataError as exc:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))

@@ -169,6 +169,12 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
             self._search = None
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    async def is_ready(self) -> bool:
+        """Milvus answers and the collections are loaded (reloaded after a Milvus restart); polled by health."""
+        with milvus_errors():
+            search = await self._open()
+        return await asyncio.get_running_loop().run_in_executor(self._executor, search.store.ensure_loaded)
+
     async def _milvus_call(self, fn, *args, budget: float):
         """Run a blocking plugin call on the Milvus threads within the call's time budget."""
         loop = asyncio.get_running_loop()

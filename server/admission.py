@@ -1,0 +1,302 @@
+"""Admission control: bound the encoder work in flight, and shed what cannot be served in time before computing it.
+
+Under overload a service that queues without bound spends its capacity on requests whose callers have already given
+up (congestion collapse: goodput falls to a fraction of capacity). The gate in front of the backend keeps goodput
+near capacity instead:
+
+- a fixed number of **slots** (encoder calls running at once, shared by both towers: the in-process backend has
+  one thread pool) and a bounded FIFO **queue per tower**;
+- a call that finds its tower's queue full is refused at once with ``RESOURCE_EXHAUSTED`` (reason ``queue_full``),
+  and so is one that the queue ahead of it would make miss its deadline (reason ``overloaded``): the caller can
+  back off or go to another replica while it still has time;
+- queued work whose deadline has passed, or can no longer be met once it would start, is dropped before it is
+  computed (``DEADLINE_EXCEEDED``, reason ``expired``); work that cannot fit its deadline even on an idle service
+  is refused at once (``DEADLINE_EXCEEDED``, reason ``deadline_too_short``);
+- the service time of a call is estimated from the recent calls of the same tower (least squares of seconds over
+  items, so a batch of 64 and a batch of 1 get different estimates).
+
+    gate = AdmissionGate(AdmissionConfig(slots=2, max_queue=32), metrics, backend="torchscript")
+    vectors = await gate.run("text_encoder", len(texts), timeout, lambda t: backend.embed_texts(texts, timeout=t))
+
+:class:`AdmittedBackend` wraps an :class:`EmbeddingBackend` so that every embedding call goes through the gate
+(servicers and the ingest path alike).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import grpc
+import numpy as np
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+TEXT = "text_encoder"
+MOTION = "motion_encoder"
+ENCODERS = (TEXT, MOTION)
+# Shed reasons (label values of motion_retrieval_shed_total).
+QUEUE_FULL, OVERLOADED, EXPIRED, DEADLINE_TOO_SHORT = "queue_full", "overloaded", "expired", "deadline_too_short"
+
+
+@dataclass(frozen=True)
+class AdmissionConfig:
+    slots: int = 2  # encoder calls running at once (both towers together)
+    max_queue: int = 32  # calls waiting per tower; the next one is refused with RESOURCE_EXHAUSTED
+    min_samples: int = 3  # calls observed before service-time estimates are trusted for shedding
+    window: int = 64  # recent calls per tower the estimate is fitted on
+
+    def __post_init__(self) -> None:
+        if self.slots < 1:
+            raise ValueError(f"admission slots must be at least 1, got {self.slots}")
+        if self.max_queue < 0:
+            raise ValueError(f"admission queue must be 0 or more, got {self.max_queue}")
+
+
+class ShedError(Exception):
+    """Work refused or dropped by the gate; ``code`` is the gRPC status to answer and ``reason`` the metric label."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class Overloaded(ShedError):
+    """The service is full: retry later (with backoff) or on another replica."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class DeadlineShed(ShedError, TimeoutError):
+    """The call's deadline has passed or cannot be met; its work was not computed."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+class ServiceTimeEstimator:
+    """Seconds one call of ``n`` items takes, fitted on the last ``window`` calls: seconds ~ a + b * n."""
+
+    def __init__(self, window: int = 64):
+        self._samples: deque[tuple[int, float]] = deque(maxlen=window)
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def observe(self, items: int, seconds: float) -> None:
+        self._samples.append((max(1, items), max(0.0, seconds)))
+
+    def estimate(self, items: int) -> float:
+        """0.0 with no samples (nothing is shed on a guess)."""
+        if not self._samples:
+            return 0.0
+        n = np.array([s[0] for s in self._samples], dtype=np.float64)  # (S,)
+        s = np.array([s[1] for s in self._samples], dtype=np.float64)  # (S,)
+        if np.ptp(n) == 0:  # one batch size seen: scale with the items
+            return float(s.mean() * items / n[0])
+        slope = float(np.cov(n, s, bias=True)[0, 1] / n.var())
+        intercept = float(s.mean() - slope * n.mean())
+        if slope < 0:  # noise: bigger batches cannot be cheaper
+            slope, intercept = 0.0, float(s.mean())
+        elif intercept < 0:
+            slope, intercept = float(s.sum() / n.sum()), 0.0
+        return intercept + slope * items
+
+
+@dataclass(eq=False)
+class _Waiter:
+    encoder: str
+    items: int
+    deadline: float  # loop time
+    seq: int
+    future: asyncio.Future
+    timer: asyncio.TimerHandle | None = None
+
+
+@dataclass(eq=False)
+class _Running:
+    encoder: str
+    items: int
+    started: float
+    estimate: float
+
+
+@dataclass
+class GateStats:
+    running: int = 0
+    queued: dict[str, int] = field(default_factory=dict)
+    shed: dict[str, int] = field(default_factory=dict)
+
+
+class AdmissionGate:
+    """Slots shared by the towers, a bounded FIFO queue per tower, deadline-aware shedding. Event-loop only."""
+
+    def __init__(self, config: AdmissionConfig, metrics=None, backend: str = ""):
+        self.config = config
+        self._metrics = metrics
+        self._backend = backend
+        self._queues: dict[str, deque[_Waiter]] = {e: deque() for e in ENCODERS}
+        self._estimators = {e: ServiceTimeEstimator(config.window) for e in ENCODERS}
+        self._running: set[_Running] = set()
+        self._seq = itertools.count()
+        self._shed_counts: dict[str, int] = {}
+
+    # -- what the metrics and tests see -------------------------------------------------------------------------------
+    def stats(self) -> GateStats:
+        return GateStats(len(self._running), {e: len(q) for e, q in self._queues.items()}, dict(self._shed_counts))
+
+    def estimate(self, encoder: str, items: int) -> float:
+        """Estimated seconds of one call; 0.0 until ``min_samples`` calls of that tower were observed."""
+        estimator = self._estimators[encoder]
+        return estimator.estimate(items) if len(estimator) >= self.config.min_samples else 0.0
+
+    # -- the gate ----------------------------------------------------------------------------------------------------
+    async def run(self, encoder: str, items: int, timeout: float, call: Callable[[float], Awaitable[T]]) -> T:
+        """``await call(seconds_left)`` once a slot is free and the deadline (``timeout`` s from now) can be met."""
+        if encoder not in self._queues:
+            self._queues[encoder] = deque()
+            self._estimators[encoder] = ServiceTimeEstimator(self.config.window)
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadline = now + timeout
+        estimate = self.estimate(encoder, items)
+        if timeout <= 0:
+            raise self._shed(encoder, EXPIRED, f"{encoder}: the deadline had passed before the work was admitted")
+        if estimate > timeout:
+            raise self._shed(encoder, DEADLINE_TOO_SHORT,
+                             f"{encoder}: {items} items take about {estimate:.3f} s, more than the {timeout:.3f} s "
+                             "left before the deadline; send fewer items or allow a longer deadline")
+        if len(self._running) < self.config.slots and not any(self._queues.values()):
+            running = self._start(encoder, items, now, estimate)
+        else:
+            running = await self._wait(encoder, items, deadline, estimate, loop)
+        try:
+            result = await call(max(0.0, deadline - loop.time()))
+        except BaseException:
+            self._finish(running, loop, observe=False)
+            raise
+        self._finish(running, loop, observe=True)
+        return result
+
+    async def _wait(self, encoder: str, items: int, deadline: float, estimate: float,
+                    loop: asyncio.AbstractEventLoop) -> _Running:
+        queue = self._queues[encoder]
+        if len(queue) >= self.config.max_queue:
+            raise self._shed(encoder, QUEUE_FULL,
+                             f"{encoder}: the service is at capacity ({self.config.max_queue} calls queued, "
+                             f"{self.config.slots} running); retry with backoff or on another replica")
+        wait = self._expected_wait(loop.time())
+        if estimate > 0 and loop.time() + wait + estimate > deadline:
+            raise self._shed(encoder, OVERLOADED,
+                             f"{encoder}: the service is overloaded (about {wait:.3f} s of queued work before this "
+                             f"call, {deadline - loop.time():.3f} s left); retry with backoff or on another replica")
+        waiter = _Waiter(encoder, items, deadline, next(self._seq), loop.create_future())
+        waiter.timer = loop.call_at(deadline, self._expire, waiter)
+        queue.append(waiter)
+        self._publish(encoder)
+        try:
+            return await waiter.future
+        except asyncio.CancelledError:
+            future = waiter.future
+            if future.done() and not future.cancelled() and future.exception() is None:
+                self._finish(future.result(), loop, observe=False)  # granted as the caller went away
+            else:
+                self._remove(waiter)
+            raise
+
+    def _expected_wait(self, now: float) -> float:
+        """Seconds until a slot frees for a call queued now: the work ahead spread over the slots."""
+        ahead = sum(max(0.0, r.estimate - (now - r.started)) for r in self._running)
+        ahead += sum(self.estimate(w.encoder, w.items) for q in self._queues.values() for w in q)
+        return ahead / self.config.slots
+
+    def _start(self, encoder: str, items: int, now: float, estimate: float) -> _Running:
+        running = _Running(encoder, items, now, estimate)
+        self._running.add(running)
+        self._publish(encoder)
+        return running
+
+    def _finish(self, running: _Running, loop: asyncio.AbstractEventLoop, observe: bool) -> None:
+        if running not in self._running:
+            return
+        self._running.discard(running)
+        if observe:
+            self._estimators[running.encoder].observe(running.items, loop.time() - running.started)
+        self._dispatch(loop)
+        self._publish(running.encoder)
+
+    def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand free slots to the oldest waiters (across towers) whose deadline can still be met."""
+        while len(self._running) < self.config.slots:
+            heads = [q[0] for q in self._queues.values() if q]
+            if not heads:
+                return
+            waiter = min(heads, key=lambda w: w.seq)
+            self._remove(waiter)
+            if waiter.future.done():  # cancelled by its caller
+                continue
+            now = loop.time()
+            estimate = self.estimate(waiter.encoder, waiter.items)
+            if now + estimate > waiter.deadline:
+                waiter.future.set_exception(self._shed(
+                    waiter.encoder, EXPIRED,
+                    f"{waiter.encoder}: dropped before computing: about {estimate:.3f} s of work, "
+                    f"{max(0.0, waiter.deadline - now):.3f} s left before the deadline"))
+                continue
+            waiter.future.set_result(self._start(waiter.encoder, waiter.items, now, estimate))
+
+    def _expire(self, waiter: _Waiter) -> None:
+        if waiter.future.done():
+            return
+        self._remove(waiter)
+        waiter.future.set_exception(self._shed(
+            waiter.encoder, EXPIRED, f"{waiter.encoder}: the deadline passed while the call was queued"))
+
+    def _remove(self, waiter: _Waiter) -> None:
+        if waiter.timer is not None:
+            waiter.timer.cancel()
+        try:
+            self._queues[waiter.encoder].remove(waiter)
+        except ValueError:
+            pass
+        self._publish(waiter.encoder)
+
+    def _shed(self, encoder: str, reason: str, message: str) -> ShedError:
+        self._shed_counts[reason] = self._shed_counts.get(reason, 0) + 1
+        if self._metrics is not None:
+            self._metrics.shed.labels(encoder=encoder, reason=reason).inc()
+        log.debug("shed (%s): %s", reason, message)
+        kind = Overloaded if reason in (QUEUE_FULL, OVERLOADED) else DeadlineShed
+        return kind(message, reason)
+
+    def _publish(self, encoder: str) -> None:
+        if self._metrics is not None:
+            self._metrics.queue_depth.labels(backend=self._backend, encoder=encoder).set(len(self._queues[encoder]))
+            self._metrics.encoder_running.labels(backend=self._backend).set(len(self._running))
+
+
+class AdmittedBackend:
+    """An EmbeddingBackend whose embedding calls pass the gate; everything else is the wrapped backend's."""
+
+    def __init__(self, backend, gate: AdmissionGate):
+        self.backend = backend
+        self.gate = gate
+
+    def __getattr__(self, name: str):  # name, info, start, is_ready, close, ... of the wrapped backend
+        return getattr(self.backend, name)
+
+    async def embed_texts(self, texts: Sequence[str], timeout: float) -> np.ndarray:
+        texts = list(texts)
+        return await self.gate.run(TEXT, len(texts), timeout, lambda t: self.backend.embed_texts(texts, timeout=t))
+
+    async def embed_motions(self, motions: Sequence[np.ndarray], timeout: float) -> np.ndarray:
+        motions = list(motions)
+        return await self.gate.run(MOTION, len(motions), timeout,
+                                   lambda t: self.backend.embed_motions(motions, timeout=t))
