@@ -288,10 +288,11 @@ def read_bvh_with_mapping(
     limits: TakeLimits = DEFAULT_LIMITS,
 ) -> tuple[MotionRecord, RigMapping]:
     """``read_bvh`` and the mapping it used (for ``motion-retrieval inspect``)."""
-    from motion_retrieval.data.mocap import joints_to_record
+    from motion_retrieval.data.mocap import check_long_enough, joints_to_record
     from motion_retrieval.data.rig import map_rig
 
     motion = parse_bvh(path, limits=limits)
+    check_long_enough(motion.num_frames, motion.fps, path)
     positions = motion.positions()  # (T, J, 3) file units and axes
     smpl, mapping = map_rig(
         positions, motion.names, [j.parent for j in motion.joints], rig=rig, up=up, units=units, path=path

@@ -52,6 +52,12 @@ _KIT_SKELETONS = ("kit21", "kit", "kitml", "mmm")
 MIN_SECONDS = 0.1  # two frames at 20 fps: the least a 263-d feature vector needs
 
 
+def check_long_enough(num_frames: int, fps: float, path) -> None:
+    """Two frames and ``MIN_SECONDS`` at least: what a 263-d feature vector needs (checked before any mapping)."""
+    if num_frames < 2 or (num_frames - 1) / fps < MIN_SECONDS:
+        raise MotionDataError(path, f"too short: {num_frames} frame(s) at {fps:g} fps")
+
+
 def leg_length(smpl_joints: np.ndarray) -> float:
     """Mean hip -> knee -> ankle length of both legs over the take, in the array's units."""
     j = np.asarray(smpl_joints, dtype=np.float64)
@@ -119,8 +125,7 @@ def joints_to_record(
         raise MotionDataError(path, f"expected SMPL-22 joints (T, 22, 3), got {joints.shape}")
     check_finite(joints, path)
     fps = check_take(joints.shape[0], fps, path, limits)  # before resampling: the duration at 20 fps is bounded
-    if joints.shape[0] < 2 or (joints.shape[0] - 1) / fps < MIN_SECONDS:
-        raise MotionDataError(path, f"too short: {joints.shape[0]} frame(s) at {fps:g} fps")
+    check_long_enough(joints.shape[0], fps, path)
     joints = to_y_up(joints, up, path) * unit_scale(units, joints, path)
     joints = resample(joints, fps, HUMANML3D_FPS)  # (T', 22, 3)
     joints[..., 1] -= joints[..., 1].min()
@@ -240,7 +245,7 @@ def _check_joint_shape(shape: tuple[int, ...], fps: float, path, limits: TakeLim
     if len(shape) != 3 or shape[-1] != 3:
         raise MotionDataError(path, f"joint positions must have shape (T, J, 3), got {shape}")
     check_joints(shape[1], path, limits)
-    check_take(shape[0], fps, path, limits)
+    check_long_enough(shape[0], check_take(shape[0], fps, path, limits), path)
 
 
 def map_to_smpl22(

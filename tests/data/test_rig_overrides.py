@@ -124,8 +124,8 @@ def test_inspect_prints_the_mapping_and_draws_one_frame(bow, tmp_path, capsys):
 def test_inspect_of_a_non_humanoid_is_an_error_message(tmp_path, capsys):
     (tmp_path / "cam.bvh").write_text(
         "HIERARCHY\nROOT cam\n{\n OFFSET 0 0 0\n CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation "
-        "Yrotation\n End Site\n {\n  OFFSET 0 0 1\n }\n}\nMOTION\nFrames: 3\nFrame Time: 0.0333333\n"
-        + "0 0 0 0 0 0\n1 0 0 0 0 0\n2 0 0 0 0 0\n"
+        "Yrotation\n End Site\n {\n  OFFSET 0 0 1\n }\n}\nMOTION\nFrames: 5\nFrame Time: 0.0333333\n"
+        + "".join(f"{k} 0 0 0 0 0\n" for k in range(5))
     )
     assert main(["inspect", str(tmp_path / "cam.bvh")]) == 1
     assert "not a humanoid: a single joint ('cam'; a camera or a prop?)" in capsys.readouterr().err
