@@ -121,6 +121,7 @@ def test_service_config_points_at_the_rendered_services():
     container_ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert int(config["MOTION_RETRIEVAL_PORT"]) == container_ports["grpc"]
     assert int(config["MOTION_RETRIEVAL_METRICS_PORT"]) == container_ports["metrics"]
+    assert config["MOTION_RETRIEVAL_METRICS_HOST"] == "0.0.0.0"  # the service binds /metrics to loopback otherwise
     assert container["args"][0] == "serve"
     assert container["envFrom"][0]["configMapRef"]["name"] == "prod-motion-retrieval-server"
 
@@ -435,6 +436,16 @@ def test_tokens_reach_the_service_as_files_never_as_argv_or_env():
         volume = volumes[mounts[directory]]["secret"]
         assert volume["secretName"] == secret
         assert {"key": key, "path": filename} in volume["items"]
+    # The ingest Job reads the same Secret as a file too (`ingest` takes MOTION_RETRIEVAL_MILVUS_TOKEN_FILE).
+    job_values = {**values, "ingestJob": {"enabled": True, "volume": {"emptyDir": {}}}}
+    job_pod = by_kind(render(job_values), "Job")[0]["spec"]["template"]["spec"]
+    job = job_pod["containers"][0]
+    path = next(e["value"] for e in job["env"] if e["name"] == "MOTION_RETRIEVAL_MILVUS_TOKEN_FILE")
+    directory, filename = path.rsplit("/", 1)
+    mount = next(m for m in job["volumeMounts"] if m["mountPath"] == directory)
+    volume = next(v for v in job_pod["volumes"] if v["name"] == mount["name"])["secret"]
+    assert volume["secretName"] == "milvus-credentials" and {"key": "milvus-token", "path": filename} in volume["items"]
+    assert not [e for e in job["env"] if "valueFrom" in e]
     # The chart-created auth Secret holds the token; changing it rolls the pods.
     assert "token" in one(docs, "Secret", "mr-motion-retrieval-auth")["data"]
     assert "checksum/auth" in one(docs, "Deployment", "mr-motion-retrieval-server")["spec"]["template"]["metadata"][

@@ -196,17 +196,17 @@ true
   readOnly: {{ eq .Values.modelRepository.source "pvc" }}
 {{- end -}}
 
-{{/* Environment of the service and the ingest Job beyond the ConfigMap. Secrets reach the service as files
-   (--milvus-token-file, --auth-token-file); the ingest Job reads the Milvus token from the environment because
-   `motion-retrieval ingest` has no token-file flag. */}}
-{{- define "mr.jobSecretEnv" -}}
-{{- with (include "mr.milvusTokenSecret" .) }}
-- name: MOTION_RETRIEVAL_MILVUS_TOKEN
-  valueFrom:
-    secretKeyRef:
-      name: {{ . }}
-      key: {{ $.Values.externalMilvus.key }}
-{{- end }}
-- name: HOME
-  value: /tmp
+{{/* The Milvus token Secret as a read-only file, mounted by the service (--milvus-token-file) and the ingest Job
+   (MOTION_RETRIEVAL_MILVUS_TOKEN_FILE); never argv, never the environment. */}}
+{{- define "mr.milvusTokenVolume" -}}
+- name: milvus-token
+  secret:
+    secretName: {{ include "mr.milvusTokenSecret" . }}
+    defaultMode: 0440
+    items:
+      - {key: {{ .Values.externalMilvus.key }}, path: token}
+{{- end -}}
+
+{{- define "mr.milvusTokenMount" -}}
+- {name: milvus-token, mountPath: {{ include "mr.milvusTokenDir" . }}, readOnly: true}
 {{- end -}}
