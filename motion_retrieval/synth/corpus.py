@@ -1,12 +1,20 @@
 """Generate the procedural text-motion corpus and write it in the real HumanML3D / KIT-ML folder format.
 
-Each clip is one to three actions (``actions.py``) performed by a randomly proportioned body with its own tempo,
-amplitude, posture and smooth noise, rendered by forward kinematics (``body.py``, ``program.py``), turned into
-features by the real HumanML3D pipeline (``features.joints_to_features``), captioned three or four times
-(``captions.py``), and mirrored left/right as the real datasets are (``M``-prefixed ids in the same split).
+Each clip is one to three actions (``actions/``) performed by a body with random proportions and rest-pose
+geometry (``body.py``), in a style (``styles.py``: tired, proud, sneaky, ... or neutral) with its own tempo and
+amplitude, joined by cross-fades and short pauses, with secondary motion on top (``secondary.py``: posture,
+breathing, sway, head motion, weight shifts, collar rhythm, wobble), rendered by forward kinematics
+(``program.py``), turned into features by the real HumanML3D pipeline (``features.joints_to_features``), captioned
+three or four times (``captions.py``), and mirrored left/right as the real datasets are (``M``-prefixed ids in the
+same split).
 
-Determinism: clip ``i`` draws from its own generator seeded with ``(seed, dialect, i)``, so a seed gives
-byte-identical files, and a corpus of ``n`` clips is a prefix of one of ``n + k`` clips with the same seed.
+Variants (``variants.py``): ``train`` (the default) and ``transfer``, a corpus of what training corpora never
+contain, for model selection: held-out caption templates, phrases, subjects and synonyms, body proportions, rest
+poses and tempos outside the training ranges, held-out styles and held-out action forms.
+
+Determinism: clip ``i`` draws from its own generator seeded with ``(seed, dialect, i)`` (and the variant), so a
+seed gives byte-identical files, and a corpus of ``n`` clips is a prefix of one of ``n + k`` clips with the same
+seed.
 
 Dialects (``DIALECTS``): ``humanml3d`` writes SMPL-22 joints in metres at 20 fps with 263-d features and 6-digit
 ids; ``kitml`` writes KIT-ML's 21-joint MMM skeleton in millimetres at 12.5 fps with 251-d features and 5-digit ids,
@@ -32,13 +40,16 @@ from motion_retrieval.mirror import mirror_caption, mirror_joints
 from motion_retrieval.skeleton import KIT21, SMPL22, SkeletonSpec
 from motion_retrieval.stats import compute_stats
 from motion_retrieval.synth.actions import FAMILIES, ActionContext, Family, build_action, families_for
-from motion_retrieval.synth.body import DOF_NAMES, BodyRig, sample_proportions
+from motion_retrieval.synth.body import BodyRig, sample_proportions, sample_rest_shape
 from motion_retrieval.synth.captions import caption_clip
 from motion_retrieval.synth.pos_tags import pos_tokens
 from motion_retrieval.synth.program import Program, render
+from motion_retrieval.synth.secondary import add_secondary_motion
+from motion_retrieval.synth.styles import NEUTRAL, Style, style_allows, styles_for
+from motion_retrieval.synth.variants import VARIANTS, draw
 
 __all__ = ["DIALECTS", "CorpusConfig", "CorpusSummary", "DialectSpec", "SynthClip", "generate_clip",
-           "generate_corpus", "sample_actions"]
+           "generate_corpus", "sample_actions", "sample_style"]
 
 log = logging.getLogger(__name__)
 MANIFEST = "synth.json"  # our own record of how the corpus was made (the real datasets have no such file)
@@ -74,11 +85,17 @@ class CorpusConfig:
     captions_per_clip: tuple[int, int] = (3, 4)  # inclusive range
     split_fractions: tuple[float, float, float] = (0.80, 0.05, 0.15)  # train / val / test, by original clip
     mirrors: bool = True
-    noise: float = 1.0  # scale of the posture offsets and smooth joint-angle noise (0 = clean templates)
+    noise: float = 1.0  # scale of the secondary motion: posture, breathing, sway, wobble (0 = clean templates)
+    variant: str = "train"  # train | transfer (what training never contains; see variants.py)
+    style_fraction: float = 0.5  # clips performed in a style other than neutral
 
     def __post_init__(self) -> None:
         if self.dialect not in DIALECTS:
             raise ConfigError(f"unknown dialect {self.dialect!r}; choose one of {', '.join(DIALECTS)}")
+        if self.variant not in VARIANTS:
+            raise ConfigError(f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+        if not 0 <= self.style_fraction <= 1:
+            raise ConfigError(f"style_fraction must be within [0, 1], got {self.style_fraction}")
         if self.n < 1:
             raise ConfigError(f"n must be at least 1, got {self.n}")
         if not 0 <= self.two_action_fraction + self.three_action_fraction <= 1:
@@ -98,6 +115,7 @@ class SynthClip:
     """One generated clip before writing."""
 
     actions: list[tuple[str, dict]]  # (family, params) in temporal order
+    style: str  # the style it is performed in ("neutral" for none)
     joints: np.ndarray  # (T, J, 3) float32 in the skeleton's units
     captions: list[str]
     fps: float
@@ -109,12 +127,14 @@ class CorpusSummary:
     out_dir: str
     dialect: str
     seed: int
+    variant: str
     originals: int
     motions: int  # with mirrors
     captions: int
     splits: dict[str, int]  # motions per split file
     families: int  # families this dialect samples from
     family_counts: dict[str, int]  # original clips containing each family
+    style_counts: dict[str, int]  # original clips per style
     seconds_total: float
     elapsed_s: float
 
@@ -130,74 +150,92 @@ def _weights(families: list[Family], dialect: DialectSpec) -> np.ndarray:
     return w / w.sum()
 
 
-def sample_actions(rng: np.random.Generator, config: CorpusConfig) -> list[tuple[str, dict]]:
-    """The (family, params) list of one clip: one to three actions whose postures chain up."""
+def sample_style(rng: np.random.Generator, config: CorpusConfig) -> Style:
+    """The style of one clip: neutral, or one of the variant's styles."""
+    if rng.random() >= config.style_fraction:
+        return NEUTRAL
+    styles = styles_for(config.variant)
+    return styles[int(rng.integers(len(styles)))]
+
+
+def _sample_params(fam: Family, rng: np.random.Generator, variant: str, style: Style) -> dict | None:
+    """Parameters compatible with ``style`` (its speed words stay true), or None after a few tries."""
+    for _ in range(8):
+        params = fam.sample_params(rng, variant)
+        if style_allows(style, fam.name, params):
+            return params
+    return None
+
+
+def sample_actions(rng: np.random.Generator, config: CorpusConfig,
+                   style: Style = NEUTRAL) -> list[tuple[str, dict]]:
+    """The (family, params) list of one clip: one to three actions whose postures chain up and suit ``style``."""
     dialect = DIALECTS[config.dialect]
-    families = families_for(config.dialect)
+    families = [f for f in families_for(config.dialect) if f.name not in style.excludes]
     r = rng.random()
     count = 3 if r < config.three_action_fraction else 2 if r < config.three_action_fraction + \
         config.two_action_fraction else 1
-    chosen: list[Family] = []
+    chosen: list[tuple[str, dict]] = []
     posture = None
     for index in range(count):
         allowed = [f for f in families
-                   if (posture is None or f.start == posture) and (not chosen or f.name != chosen[-1].name)]
+                   if (posture is None or f.start == posture) and (not chosen or f.name != chosen[-1][0])]
         idle = [f for f in allowed if f.kind == "idle"]
         active = [f for f in allowed if f.kind != "idle"]
-        if index > 0 and idle and (not active or rng.random() < 0.08):
-            fam = idle[int(rng.integers(len(idle)))]  # "... and then stands still"
-        else:
-            fam = active[int(rng.choice(len(active), p=_weights(active, dialect)))]
-        chosen.append(fam)
+        params = None
+        while params is None:
+            if index > 0 and idle and (not active or rng.random() < 0.08):
+                fam = idle[int(rng.integers(len(idle)))]  # "... and then stands still"
+            else:
+                fam = active[int(rng.choice(len(active), p=_weights(active, dialect)))]
+            params = _sample_params(fam, rng, config.variant, style)
+        chosen.append((fam.name, params))
         posture = fam.end
         if posture not in ("standing", "seated"):
             break  # kneeling / on the floor: nothing in the catalogue continues from there
         if posture == "seated" and index == count - 1:
             break
-    return [(f.name, f.sample(rng)) for f in chosen]
-
-
-def _variation(program: Program, rng: np.random.Generator, scale: float) -> None:
-    """Honest variability: a personal resting posture and slow, smooth joint-angle noise."""
-    if scale <= 0:
-        return
-    t = program.t
-    posture = {
-        "l_sh_abd": rng.uniform(0.03, 0.2), "r_sh_abd": rng.uniform(0.03, 0.2),
-        "l_elbow": rng.uniform(0.05, 0.35), "r_elbow": rng.uniform(0.05, 0.35),
-        "spine_pitch": rng.uniform(-0.05, 0.12), "neck_pitch": rng.uniform(-0.1, 0.15),
-        "l_hip_abd": rng.uniform(0.0, 0.08), "r_hip_abd": rng.uniform(0.0, 0.08),
-    }
-    for name, value in posture.items():
-        program.add(name, scale * value)
-    k = 2  # sinusoids per DOF
-    amp = scale * rng.normal(0.0, 0.025, size=(len(DOF_NAMES), k))  # radians
-    freq = rng.uniform(0.1, 0.8, size=(len(DOF_NAMES), k))  # Hz
-    phase = rng.uniform(0.0, 2 * np.pi, size=(len(DOF_NAMES), k))
-    noise = (amp[None] * np.sin(2 * np.pi * freq[None] * t[:, None, None] + phase[None])).sum(-1)  # (T, D)
-    program.dofs[:, 2:] += noise[:, 2:]  # leave the root tilt alone: it is what keeps the feet on the floor
+    return chosen
 
 
 def _program_for(actions: list[tuple[str, dict]], ctx: ActionContext, rng: np.random.Generator) -> Program:
+    """The actions in order, cross-faded; now and then a short pause between two of them."""
     program = None
     for family, params in actions:
         part = build_action(ctx, family, params)
-        program = part if program is None else program.then(part, blend=float(rng.uniform(0.25, 0.45)))
+        if program is not None and rng.random() < 0.3:
+            program = program.then(Program.still(ctx.fps, rng.uniform(0.25, 0.8)), blend=float(rng.uniform(0.2, 0.4)))
+        program = part if program is None else program.then(part, blend=float(rng.uniform(0.2, 0.6)))
     return program
 
 
+def _person(rng: np.random.Generator, variant: str, style: Style) -> tuple[float, float]:
+    """The take's tempo and amplitude: the person's (inside the training ranges, or outside them for transfer)
+    times the style's."""
+    tempo = draw(rng, 0.88, 1.12, variant) * style.tempo
+    amp = draw(rng, 0.88, 1.1, variant) * style.amp
+    return tempo, amp
+
+
 def generate_clip(rng: np.random.Generator, config: CorpusConfig = CorpusConfig(),
-                  actions: list[tuple[str, dict]] | None = None) -> SynthClip:
-    """One clip: sample (or take) its actions, a body and a take, render it and caption it."""
+                  actions: list[tuple[str, dict]] | None = None, style: Style | None = None) -> SynthClip:
+    """One clip: sample (or take) its style, actions, a body and a take, render it and caption it.
+
+    With fixed ``actions`` and no ``style``, a style is drawn as for the corpus and dropped (neutral) when the
+    actions do not suit it."""
     dialect = DIALECTS[config.dialect]
     skeleton = dialect.skeleton
     fps = skeleton.fps
-    rig = BodyRig(skeleton, sample_proportions(rng))
+    rig = BodyRig(skeleton, sample_proportions(rng, config.variant), sample_rest_shape(rng, config.variant))
     fixed = actions is not None
+    if style is None:
+        style = sample_style(rng, config)
+        if fixed and not all(style_allows(style, f, q) for f, q in actions):
+            style = NEUTRAL
     for _attempt in range(30):
-        acts = list(actions) if fixed else sample_actions(rng, config)
-        ctx = ActionContext(fps=fps, rng=rng, leg=rig.leg_length, tempo=float(rng.uniform(0.88, 1.12)),
-                            amp=float(rng.uniform(0.88, 1.1)))
+        acts = list(actions) if fixed else sample_actions(rng, config, style)
+        tempo, amp = _person(rng, config.variant, style)
+        ctx = ActionContext(fps=fps, rng=rng, leg=rig.leg_length, tempo=tempo, amp=amp, style=style)
         program = _program_for(acts, ctx, rng)
         lead = float(rng.uniform(0.0, 0.5))
         trail = float(rng.uniform(0.0, 0.6))
@@ -211,22 +249,25 @@ def generate_clip(rng: np.random.Generator, config: CorpusConfig = CorpusConfig(
     if program.duration > dialect.max_seconds:
         keep = int(dialect.max_seconds * fps)
         program = Program(fps, program.dofs[:keep], program.channels[:keep])
-    _variation(program, rng, config.noise)
+    add_secondary_motion(program, rng, style, config.noise)
     joints = rig.to_units(render(program, rig)).astype(np.float32)  # (T, J, 3)
     lo, hi = config.captions_per_clip
     wanted = int(rng.integers(lo, hi + 1))
     captions: list[str] = []
     for _ in range(20 * wanted):
-        text = caption_clip(acts, rng, config.dialect)
+        text = caption_clip(acts, rng, config.dialect, style, config.variant)
         if text.lower().rstrip(".") not in {c.lower().rstrip(".") for c in captions}:
             captions.append(text)
         if len(captions) == wanted:
             break
-    return SynthClip(actions=acts, joints=joints, captions=captions, fps=fps, skeleton=skeleton)
+    return SynthClip(actions=acts, style=style.name, joints=joints, captions=captions, fps=fps, skeleton=skeleton)
 
 
-def _clip_rng(seed: int, dialect: str, index: int) -> np.random.Generator:
-    return np.random.default_rng([seed, list(DIALECTS).index(dialect), index])
+def _clip_rng(seed: int, dialect: str, index: int, variant: str = "train") -> np.random.Generator:
+    key = [seed, list(DIALECTS).index(dialect), index]
+    if variant != "train":  # the training stream keeps its historical seeding
+        key.append(VARIANTS.index(variant))
+    return np.random.default_rng(key)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -248,13 +289,15 @@ def _split_of(n: int, seed: int, fractions: tuple[float, float, float]) -> list[
 
 
 def generate_corpus(out_dir: str | os.PathLike, dialect: str = "humanml3d", n: int = 1000, seed: int = 0,
-                    progress: bool = False, config: CorpusConfig | None = None) -> CorpusSummary:
+                    progress: bool = False, config: CorpusConfig | None = None,
+                    variant: str = "train") -> CorpusSummary:
     """Write ``n`` clips (and their mirrors) to ``out_dir`` in the HumanML3D / KIT-ML folder layout.
 
-    ``config`` overrides everything else when given. The folder must be empty or not exist (a corpus is never
-    mixed with other files). Returns counts and timings.
+    ``variant`` "transfer" writes the model-selection corpus of what training corpora never contain
+    (``variants.py``). ``config`` overrides everything else when given. The folder must be empty or not exist (a
+    corpus is never mixed with other files). Returns counts and timings.
     """
-    config = config or CorpusConfig(dialect=dialect, n=n, seed=seed)
+    config = config or CorpusConfig(dialect=dialect, n=n, seed=seed, variant=variant)
     spec = DIALECTS[config.dialect]
     skeleton = spec.skeleton
     root = Path(out_dir)
@@ -267,7 +310,9 @@ def generate_corpus(out_dir: str | os.PathLike, dialect: str = "humanml3d", n: i
     mirrors: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     train_features: list[np.ndarray] = []
     family_counts: dict[str, int] = {}
+    style_counts: dict[str, int] = {}
     manifest: dict[str, list] = {}
+    styles: dict[str, str] = {}
     n_captions, seconds = 0, 0.0
 
     indices = range(config.n)
@@ -276,7 +321,7 @@ def generate_corpus(out_dir: str | os.PathLike, dialect: str = "humanml3d", n: i
 
         indices = tqdm(indices, desc=f"synth {config.dialect}", unit="clip")
     for index in indices:
-        clip = generate_clip(_clip_rng(config.seed, config.dialect, index), config)
+        clip = generate_clip(_clip_rng(config.seed, config.dialect, index, config.variant), config)
         motion_id = f"{index:0{spec.id_digits}d}"
         split = split_of[index]
         features = joints_to_features(clip.joints, skeleton=skeleton, path=motion_id)  # (T-1, 12J-1)
@@ -298,6 +343,8 @@ def generate_corpus(out_dir: str | os.PathLike, dialect: str = "humanml3d", n: i
         for family in {f for f, _ in clip.actions}:
             family_counts[family] = family_counts.get(family, 0) + 1
         manifest[motion_id] = [[f, q] for f, q in clip.actions]
+        styles[motion_id] = clip.style
+        style_counts[clip.style] = style_counts.get(clip.style, 0) + 1
 
     split_ids = {name: ids[name] + mirrors[name] for name in ("train", "val", "test")}
     split_ids["train_val"] = split_ids["train"] + split_ids["val"]
@@ -312,19 +359,22 @@ def generate_corpus(out_dir: str | os.PathLike, dialect: str = "humanml3d", n: i
     write_stats(root, mean, std)
     (root / MANIFEST).write_text(json.dumps({
         "generator": "motion_retrieval.synth",
+        "variant": config.variant,
         "config": asdict(config),
         "skeleton": skeleton.name,
         "fps": skeleton.fps,
         "units": skeleton.units,
         "families": sorted(f.name for f in families_for(config.dialect)),
         "actions": manifest,
+        "styles": styles,
     }, sort_keys=True, indent=1) + "\n", encoding="utf-8")
     elapsed = time.perf_counter() - started
     summary = CorpusSummary(
-        out_dir=str(root), dialect=config.dialect, seed=config.seed, originals=config.n,
+        out_dir=str(root), dialect=config.dialect, seed=config.seed, variant=config.variant, originals=config.n,
         motions=sum(len(v) for k, v in split_ids.items() if k in ("train", "val", "test")), captions=n_captions,
         splits={k: len(v) for k, v in split_ids.items()}, families=len(families_for(config.dialect)),
-        family_counts=dict(sorted(family_counts.items())), seconds_total=round(seconds, 2),
+        family_counts=dict(sorted(family_counts.items())), style_counts=dict(sorted(style_counts.items())),
+        seconds_total=round(seconds, 2),
         elapsed_s=round(elapsed, 3),
     )
     log.info("wrote %d motions (%d captions) to %s in %.1f s", summary.motions, n_captions, root, elapsed)

@@ -149,7 +149,7 @@ def test_waving_with_the_right_hand_raises_the_minus_x_hand_only(synth, dialect)
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_kick_lifts_the_named_foot_while_the_other_stays_down(synth, dialect):
-    clip = synth.make_clip([("kick", {"side": "left", "count": 1, "style": "front"})], dialect)
+    clip = synth.make_clip([("kick", {"side": "left", "count": 1, "form": "front"})], dialect)
     j = synth.metres(clip)
     kicker, stand = synth.body_joint(clip, "ankle", "left"), synth.body_joint(clip, "ankle", "right")
     assert j[:, kicker, 1].max() > 0.35
