@@ -134,8 +134,8 @@ def triton_calls(url: str, info) -> dict:
     """Direct tritonclient calls, one client per thread, with the tokenising and padding a caller must do."""
     import tritonclient.grpc as grpcclient
 
-    from motion_retrieval.inference.preprocess import pad_motions
-    from motion_retrieval.inference.tokenizer import TextTokenizer
+    from motion_retrieval.serving.motions import pad_motions
+    from motion_retrieval.serving.tokenizer import TextTokenizer
 
     tokenizer = TextTokenizer(info.tokenizer, info.max_text_tokens)
     local = threading.local()

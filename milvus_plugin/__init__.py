@@ -14,7 +14,7 @@ from milvus_plugin.errors import CollectionMismatchError, FilterError, MilvusSto
 from milvus_plugin.filters import CompiledFilter, SearchFilter
 from milvus_plugin.ingest import IngestSummary, SkippedItem, ingest_paths
 from milvus_plugin.schema import CollectionNames, IndexConfig, collection_names
-from milvus_plugin.search import CaptionHit, MotionSearch, SearchHit, SearchResults
+from milvus_plugin.search import CaptionHit, MotionNotFoundError, MotionSearch, SearchHit, SearchResults
 from milvus_plugin.store import CaptionRow, MotionRow, MotionStore, StoreStats
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "MilvusStoreError",
     "MilvusUnavailableError",
     "MotionEmbeddingFunction",
+    "MotionNotFoundError",
     "MotionRow",
     "MotionSearch",
     "MotionStore",

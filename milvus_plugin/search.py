@@ -1,7 +1,8 @@
 """The four searches: text -> motions, text -> captions, motion -> captions, motion -> motions.
 
 Scores are cosine similarities of unit-norm embeddings (higher is closer). A ``MotionSearch`` refuses an embedder
-of another model than the store's: the vectors would not be comparable.
+of another model than the store's: the vectors would not be comparable. Without an embedder (a service that embeds
+queries itself) the searches by vector and by stored id work; the text and motion queries need one.
 """
 
 from __future__ import annotations
@@ -14,14 +15,26 @@ from typing import Any
 
 import numpy as np
 
+from milvus_plugin.errors import MilvusStoreError
 from milvus_plugin.filters import SearchFilter
+from milvus_plugin.schema import VECTOR_FIELD
 from milvus_plugin.store import MotionStore
-from motion_retrieval.errors import ConfigError, MotionDataError
+from motion_retrieval.errors import ConfigError
+from motion_retrieval.serving.inputs import check_text
+from motion_retrieval.serving.motions import validate_motion
 
 log = logging.getLogger(__name__)
 
-FEATURE_DIM = 263
 MAX_TEXT_CHARS = 2048
+
+
+class MotionNotFoundError(MilvusStoreError):
+    """No stored motion has the row id a search or delete named."""
+
+    def __init__(self, motion_id: str, collection: str):
+        self.motion_id = motion_id
+        self.collection = collection
+        super().__init__(f"no motion with id {motion_id!r} in collection {collection!r}")
 
 
 @dataclass
@@ -72,8 +85,8 @@ class SearchResults:
 class MotionSearch:
     """Search a ``MotionStore`` with an ``Embedder`` of the same model."""
 
-    def __init__(self, store: MotionStore, embedder):
-        if embedder.model_id != store.model_id or int(embedder.dim) != store.dim:
+    def __init__(self, store: MotionStore, embedder=None):
+        if embedder is not None and (embedder.model_id != store.model_id or int(embedder.dim) != store.dim):
             raise ConfigError(
                 f"the embedder is model {embedder.model_id!r} ({embedder.dim}-d) but collection "
                 f"{store.names.motions!r} holds model {store.model_id!r} ({store.dim}-d): use the same model"
@@ -101,12 +114,19 @@ class MotionSearch:
     ) -> list[SearchHit]:
         """Motions like ``query``: (T, 263) raw features, or the id of a stored motion (excluded from the hits)."""
         if isinstance(query, str):
-            vector = self.store.motion_vector(query)
+            vector = self.motion_vector(query)
             hits = self.motions_by_vector(vector, top_k + 1 if exclude_self else top_k, filters)
             if exclude_self:
                 hits = [h for h in hits if h.id != query][:top_k]
             return hits
         return self.motions_by_vector(self.embed_motion(query), top_k, filters)
+
+    def motion_vector(self, motion_id: str) -> np.ndarray:
+        """The stored vector of row ``motion_id``; MotionNotFoundError when there is no such row."""
+        rows = self.store.get_motions([motion_id], include_vectors=True)
+        if not rows:
+            raise MotionNotFoundError(motion_id, self.store.names.motions)
+        return np.asarray(rows[0][VECTOR_FIELD], dtype=np.float32)  # (dim,)
 
     # ----------------------------------------------------------------------------------------------- by vector
     def motions_by_vector(
@@ -121,36 +141,25 @@ class MotionSearch:
 
     # ----------------------------------------------------------------------------------------------- embedding
     def embed_text(self, text: str) -> np.ndarray:
-        if not isinstance(text, str) or not text.strip():
-            raise MotionDataError(None, "the query text is empty")
-        if len(text) > MAX_TEXT_CHARS:
-            raise MotionDataError(None, f"the query text has {len(text)} characters, at most {MAX_TEXT_CHARS}")
-        return np.asarray(self.embedder.embed_texts([text.strip()]), dtype=np.float32)[0]  # (dim,)
+        text = check_text(text, "text", MAX_TEXT_CHARS)
+        return np.asarray(self._embedder().embed_texts([text.strip()]), dtype=np.float32)[0]  # (dim,)
 
     def embed_motion(self, features: np.ndarray) -> np.ndarray:
-        return np.asarray(self.embedder.embed_motions([validate_features(features)]), dtype=np.float32)[0]
+        return np.asarray(self._embedder().embed_motions([validate_motion(features, "motion")]), dtype=np.float32)[0]
+
+    def _embedder(self):
+        if self.embedder is None:
+            raise ConfigError("this MotionSearch has no embedder: text and motion queries need one "
+                              "(search by vector or by stored id works without)")
+        return self.embedder
 
     # ----------------------------------------------------------------------------------------------- previews
     def render_previews(self, hits: Sequence[SearchHit], out_path: str | Path, max_hits: int = 5) -> Path:
-        """One PNG with a stick-figure strip per hit (top first), read back from each hit's source file."""
+        """One PNG with a stick-figure strip per hit (top first). Only motions the plugin itself ingested from a
+        file that still holds them are rendered (milvus_plugin.previews)."""
         from milvus_plugin.previews import render_hits
 
-        return render_hits(hits[:max_hits], Path(out_path))
-
-
-def validate_features(features: Any, source: str | None = None) -> np.ndarray:
-    """A (T, 263) finite float32 array of raw features, or a ``MotionDataError`` saying what is wrong."""
-    array = np.asarray(features)
-    if array.ndim != 2 or array.shape[1] != FEATURE_DIM:
-        raise MotionDataError(source, f"motion features must have shape (T, {FEATURE_DIM}), got {array.shape}")
-    if array.shape[0] < 1:
-        raise MotionDataError(source, "motion has no frames")
-    if not np.issubdtype(array.dtype, np.number):
-        raise MotionDataError(source, f"motion features must be numbers, got dtype {array.dtype}")
-    array = array.astype(np.float32, copy=False)
-    if not np.all(np.isfinite(array)):
-        raise MotionDataError(source, "motion features contain NaN or infinite values")
-    return array
+        return render_hits(hits[:max_hits], Path(out_path), self.store)
 
 
 def _motion_hit(hit: dict[str, Any]) -> SearchHit:

@@ -5,11 +5,15 @@ Local mode (default) embeds in this process with the TorchScript towers of a mod
 file or a server URL; default ``$MOTION_RETRIEVAL_MILVUS_URI`` or ``./motion_retrieval.db``). Remote mode
 (``--server HOST:PORT``) embeds through the gRPC service; ``search --server`` also searches there (the service owns
 its Milvus), while ``ingest --server`` writes to ``--milvus`` itself, into the collection of the service's model.
+A secured service takes ``--server-token-file`` (or ``$MOTION_RETRIEVAL_SERVER_TOKEN``; never a token on the command
+line, where ``ps`` shows it) and ``--server-ca`` (TLS, with ``--server-name`` when the certificate names another
+host); its refusals are reported as one line naming the status and what to pass.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import logging
 import os
@@ -22,6 +26,7 @@ from motion_retrieval.errors import ConfigError, MotionDataError
 
 log = logging.getLogger(__name__)
 DEFAULT_REPOSITORY = Path("model_repository")
+SERVER_TOKEN_ENV = "MOTION_RETRIEVAL_SERVER_TOKEN"
 
 
 def register(subparsers) -> None:
@@ -80,6 +85,12 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--collection", default="", metavar="NAME",
                         help="collection prefix: collections are NAME_motions_<model id> and NAME_captions_<model id>")
     parser.add_argument("--server", default=None, metavar="HOST:PORT", help="embed (and search) through the service")
+    parser.add_argument("--server-token-file", type=Path, default=None, metavar="FILE",
+                        help=f"bearer token of a secured service, read from FILE (default: ${SERVER_TOKEN_ENV})")
+    parser.add_argument("--server-ca", type=Path, default=None, metavar="PEM",
+                        help="CA certificate(s) to trust: talk TLS to the service")
+    parser.add_argument("--server-name", default=None, metavar="NAME",
+                        help="host name the service's certificate names, when it differs from HOST")
     parser.add_argument("--model-repository", type=Path, default=None, metavar="DIR",
                         help=f"exported model repository for local embedding (default: ./{DEFAULT_REPOSITORY})")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per Milvus call")
@@ -110,7 +121,10 @@ def run_ingest(args: argparse.Namespace) -> int:
               f"{len(summary.skipped)} skipped, {len(summary.failed)} failed in {summary.seconds:.1f} s")
         print(f"collection now holds {stats.motions} motions and {stats.captions} captions")
         for item in summary.skipped + summary.failed:
-            print(f"  skipped {item.path}: {item.reason}")
+            what = item.source + (f" [{item.record_id}]" if item.record_id else "")
+            if item.start_s is not None and item.end_s is not None and item.end_s > item.start_s:
+                what += f" {item.start_s:g}-{item.end_s:g} s"
+            print(f"  skipped {what}: {item.reason}")
     return 0 if not summary.failed else 1
 
 
@@ -119,10 +133,11 @@ def run_search(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise ConfigError(f"--top-k must be >= 1, got {args.top_k}")
     target = args.target or ("captions" if args.motion is not None else "motions")
-    if args.server and not args.milvus:
-        results = _remote_search(args, target)
-    else:
-        results = _local_search(args, target)
+    with _service_errors(args):
+        if args.server and not args.milvus:
+            results = _remote_search(args, target)
+        else:
+            results = _local_search(args, target)
     if args.json:
         print_json(results)
     else:
@@ -168,8 +183,6 @@ def _local_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
 
 
 def _remote_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
-    from server.client import MotionRetrievalClient
-
     filters = _filters(args).to_dict()
     if "tags_any" in filters:
         raise ConfigError("--any-tag is not part of the service's filter; use --tag (all of) with --server")
@@ -180,7 +193,7 @@ def _remote_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
         remote["dataset"] = remote["dataset"][0]
     if "tags_all" in filters:
         remote["tags"] = filters["tags_all"]
-    with MotionRetrievalClient(args.server) as client:
+    with _client(args) as client:
         if args.text is not None:
             if target != "motions":
                 raise ConfigError("the service searches captions by motion; --target captions needs --motion there")
@@ -234,11 +247,49 @@ def _milvus_config(args: argparse.Namespace):
     return MilvusConfig.from_env(args.milvus, timeout=args.timeout)
 
 
+def _client(args: argparse.Namespace):
+    """The gRPC client for ``--server`` with the token (file or env) and TLS options."""
+    from server.client import MotionRetrievalClient
+
+    token = None
+    if args.server_token_file is not None:
+        try:
+            token = args.server_token_file.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"{args.server_token_file}: cannot read the token file ({exc.strerror})") from None
+        if not token:
+            raise ConfigError(f"{args.server_token_file}: the token file is empty")
+    elif os.environ.get(SERVER_TOKEN_ENV, "").strip():
+        token = os.environ[SERVER_TOKEN_ENV].strip()
+    if args.server_ca is not None and not args.server_ca.is_file():
+        raise ConfigError(f"{args.server_ca}: no such CA certificate file (--server-ca)")
+    return MotionRetrievalClient(args.server, token=token, tls_ca=args.server_ca, server_name=args.server_name)
+
+
+@contextlib.contextmanager
+def _service_errors(args: argparse.Namespace):
+    """A refusal of the service as one actionable line (ConfigError), not a gRPC traceback."""
+    import grpc
+
+    try:
+        yield
+    except grpc.RpcError as exc:
+        code = exc.code() if hasattr(exc, "code") else None
+        details = exc.details() if hasattr(exc, "details") else str(exc)
+        hints = {
+            grpc.StatusCode.UNAUTHENTICATED: f"pass --server-token-file FILE (or set ${SERVER_TOKEN_ENV})",
+            grpc.StatusCode.PERMISSION_DENIED: "the token is not allowed to call this service",
+            grpc.StatusCode.UNAVAILABLE: "is the service running there, and does it speak TLS (--server-ca)?",
+        }
+        hint = hints.get(code, "")
+        name = code.name if code is not None else "error"
+        raise ConfigError(f"the service at {args.server} refused the call ({name}: {details})"
+                          + (f"; {hint}" if hint else "")) from None
+
+
 def _embedder(args: argparse.Namespace):
     if args.server:
-        from server.client import MotionRetrievalClient
-
-        return MotionRetrievalClient(args.server)
+        return _client(args)
     from motion_retrieval.inference.embedder import TorchScriptEmbedder
 
     repository = args.model_repository or DEFAULT_REPOSITORY

@@ -17,16 +17,21 @@ def register(subparsers) -> None:
     export = subparsers.add_parser(
         "export", help="export a trained run to a Triton model repository (TorchScript, verified against eager)",
         description="Script both towers of a trained run, verify them against eager on random and real inputs, and "
-                    "write REPO/{motion_encoder,text_encoder}/{config.pbtxt,1/model.pt}, the tokenizer and "
-                    "REPO/motion_retrieval.json. Nothing is written unless verification passes.",
+                    "write REPO/{motion_encoder,text_encoder}/{config.pbtxt,configs/gpu.pbtxt,1/model.pt}, the "
+                    "tokenizer and REPO/motion_retrieval.json. config.pbtxt runs the models on CPU instances; "
+                    "Triton picks the GPU variant with --model-config-name=gpu. Nothing is written unless "
+                    "verification passes.",
     )
     export.add_argument("--run", type=Path, default=None, help="run directory (default: the shipped default model)")
     export.add_argument("--out", type=Path, default=DEFAULT_REPOSITORY,
                         help=f"model repository to write (default: ./{DEFAULT_REPOSITORY})")
     export.add_argument("--stats-dataset", default=None,
                         help="whose statistics normalise motions inside the model (default: the run's first dataset)")
-    export.add_argument("--instance-kind", choices=["gpu", "cpu"], default="gpu",
-                        help="instance_group kind of the production config.pbtxt (default: gpu)")
+    export.add_argument("--no-gpu-config", action="store_true",
+                        help="write only the CPU config (for towers whose TorchScript is pinned to the CPU)")
+    export.add_argument("--configs-only", action="store_true",
+                        help="only rewrite the configs and warmup files of the exported repository --out from its "
+                             "motion_retrieval.json (no run, no model files needed)")
     export.add_argument("--max-batch-size", type=int, default=None, help="max_batch_size of both models (default 256)")
     export.add_argument("--torch-export", action="store_true",
                         help="also write motion_encoder/1/model.pt2 (torch.export program; not served)")
@@ -52,17 +57,26 @@ def register(subparsers) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from motion_retrieval.export.repository import export_run
-    from motion_retrieval.export.triton_config import ServingOptions
+    if args.configs_only:
+        from motion_retrieval.export.repository import regenerate_configs
 
-    options = ServingOptions(instance_kind="KIND_GPU" if args.instance_kind == "gpu" else "KIND_CPU")
+        files = regenerate_configs(args.out)
+        if args.json:
+            print_json({"repository": str(args.out), "files": [str(f) for f in files]})
+        else:
+            print(f"rewrote {len(files)} config and warmup files in {args.out}")
+        return 0
+    from motion_retrieval.export.repository import export_run
+    from motion_retrieval.serving.repository import ServingOptions
+
+    options = ServingOptions(gpu_config=not args.no_gpu_config)
     if args.max_batch_size is not None:
         options = ServingOptions(
             max_batch_size=args.max_batch_size,
             preferred_batch_sizes=tuple(b for b in options.preferred_batch_sizes if b <= args.max_batch_size),
             max_queue_delay_microseconds=options.max_queue_delay_microseconds,
-            instance_kind=options.instance_kind,
             warmup_batch_sizes=tuple(b for b in options.warmup_batch_sizes if b <= args.max_batch_size),
+            gpu_config=options.gpu_config,
         )
     result = export_run(args.run, args.out, stats_dataset=args.stats_dataset, options=options,
                         write_program=args.torch_export, progress=True)
@@ -70,8 +84,8 @@ def _export(args: argparse.Namespace) -> int:
         print_json(result.to_json())
     else:
         info = result.info
-        print(f"exported {info.model_id} ({info.dim}-d, {info.max_frames} frames, {info.text_backbone}) "
-              f"from {info.created_from} to {info.path}")
+        print(f"exported {info.model_id} ({info.dim}-d, {info.max_frames} frames, {info.text_backbone}, "
+              f"torch {info.torch_version}) from {info.created_from} to {info.path}")
         for file in result.files:
             print(f"  {file}")
     return 0

@@ -1,27 +1,19 @@
 """A trained run -> the Triton model repository (DESIGN.md "Exported models", docs/ARCHITECTURE.md).
 
-```
-REPO/motion_encoder/config.pbtxt      generated (triton_config.py), committed for the shipped model
-REPO/motion_encoder/warmup/mask       model_warmup input (raw bytes)
-REPO/motion_encoder/1/model.pt        TorchScript MotionTower (built here, not committed)
-REPO/text_encoder/config.pbtxt
-REPO/text_encoder/warmup/{input_ids,attention_mask}
-REPO/text_encoder/1/model.pt          TorchScript TextTower, frozen language model inside
-REPO/text_encoder/tokenizer.json      the service tokenises with it
-REPO/motion_retrieval.json            what a client needs to know: model_id, dim, max_frames, ...
-```
-Nothing is written before both towers are scripted and verified against eager on random and real inputs.
+The layout and the description (REPO/motion_retrieval.json) are the serving contract's
+(motion_retrieval.serving.repository); this module is the only writer. Nothing is written before both towers are
+scripted and verified against eager on random and real inputs; motion_retrieval.json is written last.
+``regenerate_configs`` rewrites only the configs and warmup files of an exported repository from its description
+(the golden files of model_repository/: `motion-retrieval export --configs-only`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,73 +22,31 @@ from torch import nn
 
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.export import torchscript as ts
+from motion_retrieval.export.identity import compute_model_id, verify_towers, weights_sha256
 from motion_retrieval.export.towers import BertLastHiddenState, MotionTower, TextTower
-from motion_retrieval.export.triton_config import (
-    MOTION_MODEL,
-    TEXT_MODEL,
+from motion_retrieval.export.triton_config import WARMUP_FILES, production_configs, render_config
+from motion_retrieval.serving.repository import (
+    FORMAT_VERSION,
+    INFO_FILE,
+    PROGRAM_FILE,
+    TOKENIZER_FILE,
+    VERSION,
     WARMUP_DIR,
-    ModelConfig,
+    RepositoryInfo,
     ServingOptions,
-    motion_encoder_config,
-    render_config,
-    text_encoder_config,
+    read_repository_info,
+    write_repository_info,
 )
-from motion_retrieval.inference.tokenizer import TextTokenizer
+from motion_retrieval.serving.tensors import MOTION_MODEL, TEXT_MODEL
+from motion_retrieval.serving.tokenizer import TextTokenizer
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-INFO_FILE = "motion_retrieval.json"
-MODEL_FILE = "model.pt"
-PROGRAM_FILE = "model.pt2"
-TOKENIZER_FILE = "tokenizer.json"
-VERSION = "1"
+__all__ = ["INFO_FILE", "ExportResult", "RepositoryInfo", "ServingOptions", "choose_stats_dataset", "export_model",
+           "export_run", "export_towers", "read_repository_info", "regenerate_configs", "warmup_inputs"]
+
 WARMUP_CAPTION = "a person walks forward."
-WARMUP_TOKENS = 8
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass(frozen=True)
-class RepositoryInfo:
-    """REPO/motion_retrieval.json, read back (``read_repository_info``)."""
-
-    path: Path  # the repository folder
-    model_id: str  # "mr-<12 hex>": content hash of the towers' weights and this description
-    dim: int  # embedding width (256)
-    max_frames: int  # frames per motion the motion tower takes (200)
-    feature_dim: int  # values per frame (263)
-    max_text_tokens: int  # the tokenizer truncates captions to this many tokens
-    text_backbone: str  # the frozen language model inside the text tower
-    stats_dataset: str  # whose mean/std normalise motions inside the motion tower
-    created_from: str  # the run directory it was exported from
-    format_version: int
-    serving: ServingOptions  # what config.pbtxt says about batching; local mirrors reproduce it
-    torchscript: dict[str, str] = field(default_factory=dict)  # tower -> "script" | "trace"
-
-    @property
-    def motion_model(self) -> Path:
-        return self.path / MOTION_MODEL / VERSION / MODEL_FILE
-
-    @property
-    def text_model(self) -> Path:
-        return self.path / TEXT_MODEL / VERSION / MODEL_FILE
-
-    @property
-    def tokenizer(self) -> Path:
-        return self.path / TEXT_MODEL / TOKENIZER_FILE
-
-    def model_configs(self) -> dict[str, ModelConfig]:
-        """The Triton configs this repository's config.pbtxt files were rendered from."""
-        return model_configs(self.serving, self.max_frames, self.feature_dim, self.dim)
-
-    def to_json(self) -> dict:
-        return {
-            "model_id": self.model_id, "dim": self.dim, "max_frames": self.max_frames,
-            "feature_dim": self.feature_dim, "max_text_tokens": self.max_text_tokens,
-            "text_backbone": self.text_backbone, "stats_dataset": self.stats_dataset,
-            "created_from": self.created_from, "format_version": self.format_version,
-            "serving": self.serving.to_json(), "torchscript": dict(self.torchscript),
-        }
 
 
 @dataclass(frozen=True)
@@ -144,13 +94,6 @@ class Progress:
             self._bar = None
 
 
-def model_configs(options: ServingOptions, max_frames: int, feature_dim: int, dim: int) -> dict[str, ModelConfig]:
-    return {
-        MOTION_MODEL: motion_encoder_config(options, max_frames=max_frames, feature_dim=feature_dim, dim=dim),
-        TEXT_MODEL: text_encoder_config(options, dim=dim, warmup_tokens=WARMUP_TOKENS),
-    }
-
-
 def _display_path(path: Path) -> str:
     """Project-relative when inside the project (the committed JSON must not carry this machine's layout)."""
     path = Path(path).resolve()
@@ -158,22 +101,6 @@ def _display_path(path: Path) -> str:
         return path.relative_to(_PROJECT_ROOT).as_posix()
     except ValueError:
         return str(path)
-
-
-def compute_model_id(modules: Sequence[nn.Module], description: dict) -> str:
-    """"mr-" + 12 hex of SHA-256 over every tensor (name, dtype, shape, bytes) and the canonical description.
-
-    Hashing tensors, not the model.pt zip bytes (which carry non-deterministic archive metadata), makes the id a
-    property of the model: the same run exported twice gets the same id, any weight change gets a new one.
-    """
-    digest = hashlib.sha256()
-    for index, module in enumerate(modules):
-        for name, tensor in sorted(module.state_dict().items()):
-            tensor = tensor.detach().cpu().contiguous()
-            digest.update(f"{index}/{name}/{tensor.dtype}/{tuple(tensor.shape)}\n".encode())
-            digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
-    digest.update(json.dumps(description, sort_keys=True).encode())
-    return "mr-" + digest.hexdigest()[:12]
 
 
 def export_towers(
@@ -202,7 +129,6 @@ def export_towers(
     """
     options = options or ServingOptions()
     out_dir = Path(out_dir)
-    tokenizer = TextTokenizer(tokenizer_json, max_text_tokens)
     if real_motions is None:
         real_motions = [np.load(p) for p in ts.default_real_motion_paths()]
     real_motions = [m[:, :feature_dim] for m in real_motions if m.ndim == 2 and m.shape[1] == feature_dim]
@@ -215,7 +141,9 @@ def export_towers(
     if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
         raise ConfigError(f"{created_from}: statistics of {stats_dataset!r} hold NaN/inf or a std <= 0")
     motion_cases = ts.motion_verification_cases(max_frames, feature_dim, mean, std, real_motions)
-    text_cases = ts.text_verification_cases(tokenizer)
+    # Padded to the longest (masks of every length) and to the served fixed length.
+    text_cases = ts.text_verification_cases(TextTokenizer(tokenizer_json, max_text_tokens, fixed_length=False))
+    text_cases += ts.text_verification_cases(TextTokenizer(tokenizer_json, max_text_tokens))[1:2]
     progress = progress or Progress(enabled=False)
     progress.step("scripting + verifying the motion tower")
     motion_script, motion_check = ts.script_and_verify(motion_tower, motion_cases, f"{created_from}: motion tower")
@@ -227,20 +155,20 @@ def export_towers(
         if width != dim:
             raise ConfigError(f"{created_from}: the {what} tower returns {width}-d embeddings, expected {dim}")
         pinned = ts.pinned_devices(script)
-        if pinned and options.instance_kind == "KIND_GPU":
+        if pinned and options.gpu_config:
             raise ConfigError(f"{created_from}: the {what} tower's TorchScript is pinned to device(s) {pinned} (a "
                               "trace through code that names devices) and would fail on Triton's GPU instances; "
-                              "export with --instance-kind cpu, or make the module scriptable")
+                              "export with --no-gpu-config (CPU config only), or make the module scriptable")
 
-    description = {
-        "dim": dim, "max_frames": max_frames, "feature_dim": feature_dim, "max_text_tokens": max_text_tokens,
-        "text_backbone": text_backbone, "stats_dataset": stats_dataset, "format_version": FORMAT_VERSION,
-    }
     info = RepositoryInfo(
-        path=out_dir, model_id=compute_model_id([motion_script, text_script], description),
-        created_from=created_from, serving=options,
-        torchscript={MOTION_MODEL: motion_check.method, TEXT_MODEL: text_check.method}, **description,
+        path=out_dir, model_id="", dim=dim, max_frames=max_frames, feature_dim=feature_dim,
+        max_text_tokens=max_text_tokens, text_backbone=text_backbone, stats_dataset=stats_dataset,
+        created_from=created_from, serving=options, torch_version=torch.__version__,
+        weights_sha256={MOTION_MODEL: weights_sha256(motion_script), TEXT_MODEL: weights_sha256(text_script)},
+        torchscript={MOTION_MODEL: motion_check.method, TEXT_MODEL: text_check.method},
+        format_version=FORMAT_VERSION,
     )
+    info = replace(info, model_id=compute_model_id([motion_script, text_script], info.model_description()))
 
     program = None
     if write_program:
@@ -249,95 +177,68 @@ def export_towers(
     # Everything is verified: write. model.pt files first, motion_retrieval.json last (it marks a complete export).
     files = []
     for name, script in [(MOTION_MODEL, motion_script), (TEXT_MODEL, text_script)]:
-        path = out_dir / name / VERSION / MODEL_FILE
+        path = info.model_file(name)
         ts.save_torchscript(script, path)
         files.append(path)
     reloaded = ts.load_torchscript(info.motion_model), ts.load_torchscript(info.text_model)
     ts.verify_same(motion_script, reloaded[0], motion_cases[:1], f"{info.motion_model} (reloaded)")
     ts.verify_same(text_script, reloaded[1], text_cases[:1], f"{info.text_model} (reloaded)")
+    verify_towers(info, {MOTION_MODEL: reloaded[0], TEXT_MODEL: reloaded[1]})
     if program is not None:
         program_path = out_dir / MOTION_MODEL / VERSION / PROGRAM_FILE
         program_path.write_bytes(program)
         files.append(program_path)
     shutil.copyfile(tokenizer_json, info.tokenizer)
     files.append(info.tokenizer)
-    files += write_configs(out_dir, info, tokenizer_json)
-    info_path = out_dir / INFO_FILE
-    info_path.write_text(json.dumps(info.to_json(), indent=2, sort_keys=True) + "\n")
-    files.append(info_path)
+    files += write_configs(info)
+    files.append(write_repository_info(info))
     progress.finish()
     log.info("exported %s to %s", info.model_id, out_dir)
     return ExportResult(info=info, files=files, verification={MOTION_MODEL: motion_check, TEXT_MODEL: text_check})
 
 
-def write_configs(out_dir: Path, info: RepositoryInfo, tokenizer_json: str | os.PathLike) -> list[Path]:
-    """config.pbtxt + warmup inputs of both models (everything of the repository but weights and tokenizer)."""
+def write_configs(info: RepositoryInfo) -> list[Path]:
+    """Both config variants + warmup inputs of both models (everything of the repository but weights, tokenizer and
+    description). The tokenizer must already be in place (the text warmup is a real tokenised caption)."""
     files = []
-    for name, config in info.model_configs().items():
-        path = out_dir / name / "config.pbtxt"
+    for (name, variant), config in production_configs(info).items():
+        path = info.config_file(name, variant)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render_config(config))
         files.append(path)
-    files += write_warmup_files(out_dir, info, tokenizer_json)
+    stale = [info.config_file(name, "gpu") for name in (MOTION_MODEL, TEXT_MODEL) if not info.serving.gpu_config]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    files += write_warmup_files(info)
     return files
 
 
-def warmup_inputs(info: RepositoryInfo, tokenizer_json: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
-    """model -> {warmup file name: per-sample array}: a full mask; a real caption, tokenised and padded."""
-    ids, mask = TextTokenizer(tokenizer_json, min(WARMUP_TOKENS, info.max_text_tokens)).encode([WARMUP_CAPTION])
-    padded_ids = np.zeros(WARMUP_TOKENS, dtype=np.int64)
-    padded_mask = np.zeros(WARMUP_TOKENS, dtype=np.int64)
-    padded_ids[: ids.shape[1]], padded_mask[: mask.shape[1]] = ids[0], mask[0]
+def regenerate_configs(repo: str | os.PathLike) -> list[Path]:
+    """Rewrite the configs and warmup files of an exported repository from its motion_retrieval.json (no model
+    files needed): how model_repository/'s golden files are refreshed after the generator changes."""
+    return write_configs(read_repository_info(repo, require_models=False))
+
+
+def warmup_inputs(info: RepositoryInfo) -> dict[str, dict[str, np.ndarray]]:
+    """model -> {warmup file name: per-sample array}: a full mask; a real caption, tokenised to the fixed length."""
+    ids, mask = TextTokenizer(info.tokenizer, info.max_text_tokens).encode([WARMUP_CAPTION])  # (1, L) each
     return {
-        MOTION_MODEL: {"mask": np.ones(info.max_frames, dtype=np.bool_)},
-        TEXT_MODEL: {"input_ids": padded_ids, "attention_mask": padded_mask},
+        MOTION_MODEL: {WARMUP_FILES[MOTION_MODEL]["MASK__1"]: np.ones(info.max_frames, dtype=np.bool_)},
+        TEXT_MODEL: {WARMUP_FILES[TEXT_MODEL]["INPUT_IDS__0"]: ids[0],
+                     WARMUP_FILES[TEXT_MODEL]["ATTENTION_MASK__1"]: mask[0]},
     }
 
 
-def write_warmup_files(out_dir: Path, info: RepositoryInfo, tokenizer_json: str | os.PathLike) -> list[Path]:
+def write_warmup_files(info: RepositoryInfo) -> list[Path]:
     files = []
-    for name, arrays in warmup_inputs(info, tokenizer_json).items():
-        folder = out_dir / name / WARMUP_DIR
+    for name, arrays in warmup_inputs(info).items():
+        folder = info.path / name / WARMUP_DIR
         folder.mkdir(parents=True, exist_ok=True)
         for file_name, array in arrays.items():
             path = folder / file_name
             path.write_bytes(np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes())
             files.append(path)
     return files
-
-
-def read_repository_info(repo: str | os.PathLike, require_models: bool = True) -> RepositoryInfo:
-    """REPO/motion_retrieval.json as a RepositoryInfo; ConfigError naming the file when anything is missing."""
-    repo = Path(repo)
-    path = repo / INFO_FILE
-    if not path.is_file():
-        raise ConfigError(f"{path}: not found; is {repo} a model repository written by `motion-retrieval export`?")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a JSON object")
-    if data.get("format_version") != FORMAT_VERSION:
-        raise ConfigError(f"{path}: format_version {data.get('format_version')!r}; this code reads {FORMAT_VERSION}")
-    try:
-        info = RepositoryInfo(
-            path=repo, model_id=str(data["model_id"]), dim=int(data["dim"]), max_frames=int(data["max_frames"]),
-            feature_dim=int(data["feature_dim"]), max_text_tokens=int(data["max_text_tokens"]),
-            text_backbone=str(data["text_backbone"]), stats_dataset=str(data["stats_dataset"]),
-            created_from=str(data["created_from"]), format_version=int(data["format_version"]),
-            serving=ServingOptions.from_json(data["serving"]), torchscript=dict(data.get("torchscript", {})),
-        )
-    except KeyError as exc:
-        raise ConfigError(f"{path}: missing key {exc.args[0]!r}") from exc
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    needed = [info.tokenizer] + ([info.motion_model, info.text_model] if require_models else [])
-    for file in needed:
-        if not file.is_file():
-            hint = " (model.pt files are built by `motion-retrieval export`)" if file.name == MODEL_FILE else ""
-            raise ConfigError(f"{file}: missing from the model repository{hint}")
-    return info
 
 
 def export_model(
@@ -366,7 +267,8 @@ def export_model(
     progress.step(f"loading {config.text.backbone}")
     backbone = TextBackbone(config.text.backbone)
     tokenizer_json = backbone.path / TOKENIZER_FILE
-    example = TextTokenizer(tokenizer_json, config.text.max_tokens).encode(list(ts.VERIFICATION_CAPTIONS))  # padded
+    example = TextTokenizer(tokenizer_json, config.text.max_tokens, fixed_length=False).encode(
+        list(ts.VERIFICATION_CAPTIONS))  # padded to the longest: the trace must take the masked path
     # BERT-family models get a wrapper whose trace runs on any device; others are traced through transformers'
     # forward, which pins the trace to this machine's device (checked below).
     wrapper = BertLastHiddenState if BertLastHiddenState.supports(backbone.model) else LastHiddenState

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from motion_retrieval.errors import ConfigError
-from motion_retrieval.inference.preprocess import pad_motions
+from motion_retrieval.serving.motions import pad_motions
 
 log = logging.getLogger(__name__)
 

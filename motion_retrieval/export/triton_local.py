@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from motion_retrieval.errors import ConfigError, MotionRetrievalError
-from motion_retrieval.export.repository import VERSION, read_repository_info
-from motion_retrieval.export.triton_config import WARMUP_DIR, python_mirror_config, render_config
+from motion_retrieval.export.triton_config import model_config, python_mirror_config, render_config
+from motion_retrieval.serving.repository import MODELS, VERSION, WARMUP_DIR, read_repository_info
 
 log = logging.getLogger(__name__)
 
@@ -93,20 +93,22 @@ def build_backend_dir(install: TritonInstallation, dest: Path) -> Path:
 
 
 def write_python_mirror(repo: str | os.PathLike, dest: str | os.PathLike, num_threads: int | None = None) -> Path:
-    """A Python-backend mirror of the exported repository ``repo`` in ``dest`` (same names, tensors, batching)."""
+    """A Python-backend mirror of the exported repository ``repo`` in ``dest``: the CPU config of each model (same
+    names, tensors, batching, warmup and model id parameter) run by triton_python_model.py, which refuses a model.pt
+    whose weights do not match the description."""
     info = read_repository_info(repo)
     dest = Path(dest)
-    model_paths = {"motion_encoder": info.motion_model, "text_encoder": info.text_model}
-    for name, config in info.model_configs().items():
+    for name in MODELS:
         model_dir = dest / name
         (model_dir / VERSION).mkdir(parents=True, exist_ok=True)
-        mirror = python_mirror_config(config, str(model_paths[name].resolve()), num_threads)
+        mirror = python_mirror_config(model_config(info, name, "cpu"), str(info.model_file(name).resolve()),
+                                      info.weights_sha256[name], num_threads)
         (model_dir / "config.pbtxt").write_text(render_config(mirror))
         shutil.copyfile(_MIRROR_MODEL_SOURCE, model_dir / VERSION / "model.py")
         warmup = Path(repo) / name / WARMUP_DIR
         if warmup.is_dir():
             shutil.copytree(warmup, model_dir / WARMUP_DIR, dirs_exist_ok=True)
-        elif config.warmup:
+        elif mirror.model_warmup:
             raise ConfigError(f"{warmup}: missing (config.pbtxt names model_warmup input files)")
     return dest
 

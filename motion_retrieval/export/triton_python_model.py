@@ -2,10 +2,14 @@
 
 It runs inside the bundled tritonserver's Python-backend stub, not in this package: it imports only torch, numpy
 and ``triton_python_backend_utils``. It loads the exported TorchScript ``model.pt`` named by the ``model_path``
-parameter and serves it with the tensor names of config.pbtxt, batching every request of a dynamic batch into one
-forward call (padding variable-length inputs, i.e. token ids and masks, with zeros up to the longest).
+parameter, refuses it (the model fails to load, with the reason in Triton's log) unless its tensors hash to the
+``motion_retrieval_weights_sha256`` parameter (the same digest as motion_retrieval.export.identity.weights_sha256;
+tests/export/test_triton.py keeps the two in step), and serves it with the tensor names of config.pbtxt, batching
+every request of a dynamic batch into one forward call (padding variable-length inputs with zeros up to the longest;
+the exported configs have fixed dims, so this only serves older repositories).
 """
 
+import hashlib
 import json
 import warnings
 
@@ -14,6 +18,15 @@ import torch
 import triton_python_backend_utils as pb_utils
 
 _DEPRECATION_MESSAGE = r"`torch\.jit\.(script|trace|trace_method|save|load)` is deprecated\. Please switch to `torch\."
+
+
+def _weights_sha256(module) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}/{tensor.dtype}/{tuple(tensor.shape)}\n".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
 
 
 def _pad_to(array, length):
@@ -36,6 +49,13 @@ class TritonPythonModel:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_DEPRECATION_MESSAGE, category=DeprecationWarning)
             self.model = torch.jit.load(parameters["model_path"], map_location="cpu").eval()
+        expected = parameters.get("motion_retrieval_weights_sha256")
+        actual = _weights_sha256(self.model)
+        if expected is not None and actual != expected:
+            raise RuntimeError(
+                f"{parameters['model_path']}: its weights do not match model "
+                f"{parameters.get('motion_retrieval_model_id', '?')} (sha256 {actual[:12]}..., expected "
+                f"{expected[:12]}...): the file was replaced after export; re-export the repository")
 
     def execute(self, requests):
         try:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from server.backends.base import BackendError, BackendUnavailable, EmbeddingBackend
+from server.backends.base import BackendError, BackendUnavailable, EmbeddingBackend, ModelMismatchError
 from server.config import ServeConfig
 
-__all__ = ["BackendError", "BackendUnavailable", "EmbeddingBackend", "create_backend"]
+__all__ = ["BackendError", "BackendUnavailable", "EmbeddingBackend", "ModelMismatchError", "create_backend"]
 
 
 def create_backend(config: ServeConfig, metrics=None) -> EmbeddingBackend:

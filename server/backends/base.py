@@ -1,4 +1,5 @@
-"""The backend interface the servicers use: async embedding calls with a time budget, readiness, model facts."""
+"""The backend interface the servicers use: async embedding calls with a time budget, readiness, model facts, and
+the check that the encoders answering are the model this service describes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from motion_retrieval.errors import ConfigError
-from motion_retrieval.export.repository import RepositoryInfo, read_repository_info
+from motion_retrieval.serving.repository import RepositoryInfo, read_repository_info
 
 
 class BackendError(Exception):
@@ -18,6 +19,11 @@ class BackendError(Exception):
 
 class BackendUnavailable(BackendError):
     """The backend is not there (loading, or Triton down after the retries); servicers answer UNAVAILABLE."""
+
+
+class ModelMismatchError(BackendUnavailable):
+    """The encoders answering serve another model than this service's repository describes (e.g. old and new Triton
+    pods behind one Service during a rolling upgrade): nothing is returned or written with their vectors."""
 
 
 def load_repository_info(model_repository: Path, require_models: bool) -> RepositoryInfo:
@@ -45,15 +51,21 @@ class EmbeddingBackend(abc.ABC):
 
     @abc.abstractmethod
     async def is_ready(self) -> bool:
-        """Whether an embedding call would be served now (polled by the health watcher)."""
+        """Whether an embedding call would be served now, by this model (polled by the health watcher)."""
 
     @abc.abstractmethod
     async def embed_texts(self, texts: Sequence[str], timeout: float) -> np.ndarray:
-        """(N, dim) float32 unit vectors; ``timeout`` seconds at most (asyncio.TimeoutError beyond)."""
+        """Checked texts -> (N, dim) float32 vectors as the model gives them (the caller checks they are finite);
+        ``timeout`` seconds at most (asyncio.TimeoutError beyond)."""
 
     @abc.abstractmethod
     async def embed_motions(self, motions: Sequence[np.ndarray], timeout: float) -> np.ndarray:
-        """Raw (T_i, 263) features at 20 fps -> (N, dim) float32 unit vectors."""
+        """Checked raw (T_i, 263) features at 20 fps -> (N, dim) float32 vectors as the model gives them."""
+
+    async def verify_model(self, timeout: float) -> None:
+        """ModelMismatchError unless the encoders serve this repository's model right now (asked afresh, before every
+        ingest write). In-process towers are checked against the description when they load: nothing to ask."""
+        return None
 
     @abc.abstractmethod
     async def close(self) -> None: ...

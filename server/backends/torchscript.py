@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_retrieval.export.repository import RepositoryInfo
+from motion_retrieval.serving.repository import RepositoryInfo
 from server.backends.base import BackendUnavailable, EmbeddingBackend, load_repository_info
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class TorchScriptBackend(EmbeddingBackend):
         try:
             info = load_repository_info(self._repository, require_models=True)
             # Loading the text tower (MiniLM inside) takes seconds: off the loop, so health answers NOT_SERVING.
+            # The embedder refuses towers whose weights are not the ones the description names.
             self._embedder = await loop.run_in_executor(self._executor, TorchScriptEmbedder, self._repository)
         except Exception as exc:
             self._start_error = exc
@@ -56,10 +57,10 @@ class TorchScriptBackend(EmbeddingBackend):
         return self._embedder is not None
 
     async def embed_texts(self, texts: Sequence[str], timeout: float) -> np.ndarray:
-        return await self._run("text_encoder", "embed_texts", list(texts), timeout)
+        return await self._run("text_encoder", "embed_checked_texts", list(texts), timeout)
 
     async def embed_motions(self, motions: Sequence[np.ndarray], timeout: float) -> np.ndarray:
-        return await self._run("motion_encoder", "embed_motions", list(motions), timeout)
+        return await self._run("motion_encoder", "embed_checked_motions", list(motions), timeout)
 
     async def _run(self, encoder: str, method: str, items: list, timeout: float) -> np.ndarray:
         if self._embedder is None:

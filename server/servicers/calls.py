@@ -51,6 +51,12 @@ async def status_on_error(context: grpc.aio.ServicerContext, what: str) -> Async
         await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
     except asyncio.TimeoutError:
         await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"{what} did not finish before the deadline")
+    except (grpc.aio.AbortError, asyncio.CancelledError):
+        raise
+    except Exception:  # a bug of ours, never the caller's input: say so, keep the details in the log
+        log.exception("%s failed", what)
+        await context.abort(grpc.StatusCode.INTERNAL, f"{what} failed inside the service (see its log); this is "
+                                                      "not a problem with the request")
 
 
 def check_budget(budget: float, what: str) -> None:

@@ -1,31 +1,37 @@
-"""EmbeddingService: batches of texts or motions in, unit-norm embeddings out."""
+"""EmbeddingService: batches of texts or motions in, unit-norm embeddings out.
+
+Every item is checked once as it is decoded (server.validation, the serving contract's checks); joints are
+converted to features on the conversion threads; the vectors the backend returns are checked too, so that an input
+the model turns into NaN/inf is refused by index (INVALID_ARGUMENT) instead of being returned.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Executor
 
 import numpy as np
 
-from motion_retrieval.features import FEATURE_DIM, FPS
+from motion_retrieval.serving.inputs import check_embeddings
+from motion_retrieval.serving.tensors import FEATURE_DIM, FPS
 from server.api import common_pb2, embedding_pb2, embedding_pb2_grpc
 from server.backends.base import EmbeddingBackend
 from server.config import ServiceLimits
 from server.metrics import ServiceMetrics
 from server.servicers.calls import check_budget, status_on_error, time_budget
-from server.validation import SKELETONS, check_texts, decode_motions, encode_tensor, needs_conversion, to_features
+from server.validation import SKELETONS, DecodedMotion, check_texts, decode_motions, encode_tensor
 
 log = logging.getLogger(__name__)
 
 
-async def motions_to_features(requested, limits: ServiceLimits, executor: Executor, budget: float) -> list[np.ndarray]:
+async def to_features(decoded: Sequence[DecodedMotion], executor: Executor, budget: float) -> list[np.ndarray]:
     """Checked request motions -> raw (T, 263) features; joints are converted on ``executor`` (CPU work)."""
-    decoded = decode_motions(requested, limits)
-    if not any(needs_conversion(d) for d in decoded):
-        return decoded
+    if not any(d.needs_conversion for d in decoded):
+        return [d.features for d in decoded]
     loop = asyncio.get_running_loop()
-    jobs = [loop.run_in_executor(executor, to_features, d, f"motions[{i}]") for i, d in enumerate(decoded)]
+    jobs = [loop.run_in_executor(executor, d.to_features) for d in decoded]
     return list(await asyncio.wait_for(asyncio.gather(*jobs), budget))
 
 
@@ -43,7 +49,7 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):
             self._metrics.batch_size.labels(method="EmbedTexts").observe(len(texts))
             budget = time_budget(context)
             check_budget(budget, "EmbedTexts")
-            embeddings = await self._backend.embed_texts(texts, timeout=budget)  # (N, dim)
+            embeddings = check_embeddings(await self._backend.embed_texts(texts, timeout=budget), "texts")  # (N, D)
             return embedding_pb2.EmbedResponse(embeddings=encode_tensor(embeddings),
                                                model_id=self._backend.info.model_id)
 
@@ -53,11 +59,12 @@ class EmbeddingServicer(embedding_pb2_grpc.EmbeddingServiceServicer):
             check_budget(budget, "EmbedMotions")
             loop = asyncio.get_running_loop()
             deadline = loop.time() + budget
-            motions = await motions_to_features(request.motions, self._limits, self._convert_executor, budget)
+            decoded = decode_motions(request.motions, self._limits)
+            motions = await to_features(decoded, self._convert_executor, budget)
             self._metrics.batch_size.labels(method="EmbedMotions").observe(len(motions))
             remaining = deadline - loop.time()
             check_budget(remaining, "EmbedMotions")
-            embeddings = await self._backend.embed_motions(motions, timeout=remaining)  # (N, dim)
+            embeddings = check_embeddings(await self._backend.embed_motions(motions, timeout=remaining), "motions")
             return embedding_pb2.EmbedResponse(embeddings=encode_tensor(embeddings),
                                                model_id=self._backend.info.model_id)
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from motion_retrieval.export.repository import export_towers
 from motion_retrieval.export.towers import MotionTower, TextTower
-from motion_retrieval.export.triton_config import ServingOptions
+from motion_retrieval.serving.repository import ServingOptions
 
 FEATURE_DIM, MAX_FRAMES, DIM, MAX_TOKENS = 263, 200, 256, 32
 
@@ -77,7 +77,7 @@ def tiny_towers(seed: int = 0) -> tuple[MotionTower, TextTower]:
 
 # Small batches and a long queue delay: concurrent test requests reliably land in one dynamic batch.
 TEST_SERVING = ServingOptions(max_batch_size=16, preferred_batch_sizes=(4, 8, 16), max_queue_delay_microseconds=200_000,
-                              instance_kind="KIND_CPU", warmup_batch_sizes=(1, 4))
+                              warmup_batch_sizes=(1, 4))
 
 
 def export_tiny(out_dir: Path, seed: int = 0, motion_tower=None, text_tower=None, **overrides):

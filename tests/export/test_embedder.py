@@ -8,8 +8,8 @@ import torch
 
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.inference.embedder import Embedder, TorchScriptEmbedder
-from motion_retrieval.inference.preprocess import MotionInputError, pad_motions
-from motion_retrieval.inference.tokenizer import TextInputError
+from motion_retrieval.serving.inputs import TextInputError
+from motion_retrieval.serving.motions import MotionInputError, pad_motions
 
 CAPTIONS = ["a person walks forward and sits down", "jump", "someone waves with the left hand, then bows"]
 

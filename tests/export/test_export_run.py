@@ -12,7 +12,7 @@ from motion_retrieval.cli import main
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.export.repository import export_run, read_repository_info
 from motion_retrieval.inference.embedder import TorchScriptEmbedder
-from motion_retrieval.inference.preprocess import pad_motions
+from motion_retrieval.serving.motions import pad_motions
 
 run_dir_module = pytest.importorskip("motion_retrieval.training.run_dir")
 
@@ -53,7 +53,9 @@ def test_export_cli_prints_one_json_object_and_writes_the_repository(exported, t
     assert info.text_backbone == "all-MiniLM-L6-v2" and info.max_text_tokens == 32
     assert info.created_from == str(tiny_run.resolve())
     assert report["verification"]["motion_encoder"]["cases"] == 4  # random and the real fixture, batches 1 and several
-    assert "kind: KIND_GPU" in (out / "motion_encoder" / "config.pbtxt").read_text()
+    assert "kind: KIND_CPU" in (out / "motion_encoder" / "config.pbtxt").read_text()  # loads on any node
+    assert "kind: KIND_GPU" in (out / "motion_encoder" / "configs" / "gpu.pbtxt").read_text()
+    assert report["info"]["torch_version"] == torch.__version__
 
 
 def test_exported_embeddings_are_the_trained_models(exported, tiny_run, humanml3d_sample):

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from motion_retrieval.errors import MotionDataError
-from motion_retrieval.inference.preprocess import MotionInputError, nearest_neighbour_indices, pad_motions
-from motion_retrieval.inference.tokenizer import TextInputError, TextTokenizer
+from motion_retrieval.serving.inputs import TextInputError
+from motion_retrieval.serving.motions import MotionInputError, nearest_neighbour_indices, pad_motions, validate_motion
+from motion_retrieval.serving.tokenizer import TextTokenizer
 
 
 def test_pad_motions_copies_pads_and_masks():
@@ -46,7 +47,7 @@ def test_real_fixture_motion_pads_without_change(humanml3d_sample):
     [
         (np.zeros((10, 262)), "expected 263 features per frame, got 262"),
         (np.zeros(263), "expected shape (T, 263)"),
-        (np.zeros((1, 263)), "at least 2 frames"),
+        (np.zeros((1, 263)), "has 1 frames, at least 2 are needed"),
         (np.full((5, 263), np.nan), "NaN or inf"),
         (np.array([["a"] * 263] * 3), "expected numbers"),
     ],
@@ -54,7 +55,7 @@ def test_real_fixture_motion_pads_without_change(humanml3d_sample):
 def test_bad_motions_are_named_by_index(bad, problem):
     good = np.zeros((5, 263))
     with pytest.raises(MotionInputError) as caught:
-        pad_motions([good, good, bad])
+        [validate_motion(m, i) for i, m in enumerate([good, good, bad])]
     assert caught.value.index == 2
     assert str(caught.value).startswith("motions[2]: ") and problem in str(caught.value)
     assert isinstance(caught.value, ValueError) and isinstance(caught.value, MotionDataError)
@@ -63,8 +64,8 @@ def test_bad_motions_are_named_by_index(bad, problem):
 def test_inf_in_one_frame_names_the_frame():
     bad = np.zeros((20, 263))
     bad[13, 4] = np.inf
-    with pytest.raises(MotionInputError, match=r"motions\[0\]: contains NaN or inf \(frames \[13\]\)"):
-        pad_motions([bad])
+    with pytest.raises(MotionInputError, match=r"motions\[0\]: contains NaN or inf \(first at frame 13, feature 4\)"):
+        validate_motion(bad, 0)
 
 
 def test_no_motions_is_an_error():
@@ -72,8 +73,18 @@ def test_no_motions_is_an_error():
         pad_motions([])
 
 
+def test_tokenizer_pads_to_the_fixed_served_length(tokenizer_json):
+    tokenizer = TextTokenizer(tokenizer_json, max_tokens=12)
+    ids, mask = tokenizer.encode(["walk", "a person walks"])
+    assert ids.shape == mask.shape == (2, 12)  # whatever the captions: Triton's batcher merges equal shapes only
+    assert mask[0].tolist() == [1, 1, 1] + [0] * 9 and ids[0, 3:].tolist() == [0] * 9
+    longest = TextTokenizer(tokenizer_json, max_tokens=12, fixed_length=False).encode(["walk", "a person walks"])
+    assert longest[0].shape == (2, 5)
+    np.testing.assert_array_equal(longest[0], ids[:, :5])
+
+
 def test_tokenizer_pads_to_the_longest_and_truncates_keeping_sep(tokenizer_json):
-    tokenizer = TextTokenizer(tokenizer_json, max_tokens=6)
+    tokenizer = TextTokenizer(tokenizer_json, max_tokens=6, fixed_length=False)
     ids, mask = tokenizer.encode(["walk", "a person walks forward and then turns around"])
     assert ids.dtype == mask.dtype == np.int64 and ids.shape == mask.shape == (2, 6)
     assert mask[0].tolist() == [1, 1, 1, 0, 0, 0] and mask[1].all()

@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from motion_retrieval.errors import ConfigError
-from motion_retrieval.export.repository import INFO_FILE, compute_model_id, read_repository_info
+from motion_retrieval.export.identity import compute_model_id
 from motion_retrieval.export.torchscript import load_torchscript
-from motion_retrieval.inference.preprocess import pad_motions
-from motion_retrieval.inference.tokenizer import TextTokenizer
+from motion_retrieval.serving.motions import pad_motions
+from motion_retrieval.serving.repository import INFO_FILE, read_repository_info
+from motion_retrieval.serving.tokenizer import TextTokenizer
 
 
 def test_export_writes_the_documented_layout(tiny_repo):
@@ -20,7 +21,9 @@ def test_export_writes_the_documented_layout(tiny_repo):
         assert (tiny_repo / rel).is_file(), rel
     data = json.loads((tiny_repo / INFO_FILE).read_text())
     assert {"model_id", "dim", "max_frames", "feature_dim", "max_text_tokens", "text_backbone", "stats_dataset",
-            "created_from", "format_version"} <= set(data)
+            "created_from", "format_version", "torch_version", "weights_sha256"} <= set(data)
+    assert data["torch_version"] == torch.__version__ and data["format_version"] == 2
+    assert set(data["weights_sha256"]) == {"motion_encoder", "text_encoder"}
     assert data["dim"] == 256 and data["max_frames"] == 200 and data["feature_dim"] == 263
     assert data["model_id"].startswith("mr-") and len(data["model_id"]) == 15
     assert data["torchscript"] == {"motion_encoder": "script", "text_encoder": "script"}
@@ -33,8 +36,9 @@ def test_exported_files_compute_what_the_towers_compute(tiny_repo, make_towers, 
     motion_model = load_torchscript(tiny_repo / "motion_encoder" / "1" / "model.pt")
     text_model = load_torchscript(tiny_repo / "text_encoder" / "1" / "model.pt")
     real = np.load(humanml3d_sample / "new_joint_vecs" / "012314.npy")
-    motion, mask = (torch.from_numpy(a) for a in pad_motions([real, real[:40]]))
+    motion, mask = (torch.from_numpy(a) for a in pad_motions([real.astype(np.float32), real[:40].astype(np.float32)]))
     ids, attention = (torch.from_numpy(a) for a in TextTokenizer(tokenizer_json, 32).encode(["a man jumps", "run"]))
+    assert ids.shape == (2, 32)  # the served fixed length
     with torch.no_grad():
         torch.testing.assert_close(motion_model(motion, mask), motion_tower(motion, mask), rtol=0, atol=1e-6)
         torch.testing.assert_close(text_model(ids, attention), text_tower(ids, attention), rtol=0, atol=1e-6)
@@ -87,6 +91,29 @@ def test_read_repository_info_names_what_is_missing(tmp_path, tiny_repo):
     with pytest.raises(ConfigError, match=r"motion_encoder/1/model.pt: missing .*built by `motion-retrieval export`"):
         read_repository_info(tmp_path)
     assert read_repository_info(tmp_path, require_models=False).model_id == data["model_id"]
+    for key, value, message in [("format_version", 1, "format_version 1; this code reads 2: re-export"),
+                                ("model_id", "mr-x", "model_id 'mr-x' is not 'mr-' followed by 12 hex digits"),
+                                ("weights_sha256", {"motion_encoder": "00"}, "no 64-hex digest for 'motion_encoder'")]:
+        (tmp_path / INFO_FILE).write_text(json.dumps({**data, key: value}))
+        with pytest.raises(ConfigError, match=message):
+            read_repository_info(tmp_path, require_models=False)
+
+
+def test_a_model_file_swapped_under_the_same_id_is_refused_at_load(tmp_path, tiny_repo, export_tiny_repo):
+    """Issue 11 item 8: the id is bound to the weights. Another export's motion tower under this repository's
+    motion_retrieval.json is refused when the repository is loaded, naming the file and what to do."""
+    import shutil
+
+    from motion_retrieval.inference.embedder import TorchScriptEmbedder
+
+    other = export_tiny_repo(tmp_path / "other", seed=1)
+    swapped = tmp_path / "swapped"
+    shutil.copytree(tiny_repo, swapped)
+    shutil.copyfile(other.info.motion_model, swapped / "motion_encoder" / "1" / "model.pt")
+    with pytest.raises(ConfigError, match=r"motion_encoder/1/model.pt: its weights do not match model mr-[0-9a-f]{12}"
+                                          r" .*replaced or changed after export.*`motion-retrieval export`"):
+        TorchScriptEmbedder(swapped)
+    assert TorchScriptEmbedder(tiny_repo).model_id == read_repository_info(tiny_repo).model_id
 
 
 def test_optional_torch_export_program(tmp_path, export_tiny_repo, make_towers, humanml3d_sample):

@@ -10,8 +10,8 @@ from torch import nn
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.export import torchscript as ts
 from motion_retrieval.export.towers import BertLastHiddenState, MotionTower, TextTower
-from motion_retrieval.inference.preprocess import pad_motions
-from motion_retrieval.inference.tokenizer import TextTokenizer
+from motion_retrieval.serving.motions import pad_motions
+from motion_retrieval.serving.tokenizer import TextTokenizer
 
 
 def _real_motions(humanml3d_sample):
@@ -71,7 +71,7 @@ def test_real_minilm_text_tower_traces_and_equals_eager(tokenizer_json):
     torch.manual_seed(0)
     model = factory.create_model("tiny").eval()
     lm = AutoModel.from_pretrained(str(tokenizer_json.parent), local_files_only=True).eval()
-    tokenizer = TextTokenizer(tokenizer_json, 32)
+    tokenizer = TextTokenizer(tokenizer_json, 32, fixed_length=False)
     example = tuple(torch.from_numpy(a) for a in tokenizer.encode(list(ts.VERIFICATION_CAPTIONS)))
     traced = ts.trace_module(BertLastHiddenState(lm), example)
     assert ts.pinned_devices(traced) == []  # runs on Triton's GPU instances too
@@ -119,7 +119,8 @@ def test_a_trace_through_transformers_forward_is_pinned_to_the_cpu(tokenizer_jso
     from transformers import AutoModel
 
     lm = AutoModel.from_pretrained(str(tokenizer_json.parent), local_files_only=True).eval()
-    example = tuple(torch.from_numpy(a) for a in TextTokenizer(tokenizer_json, 16).encode(["a man runs", "jump"]))
+    tokenizer = TextTokenizer(tokenizer_json, 16, fixed_length=False)
+    example = tuple(torch.from_numpy(a) for a in tokenizer.encode(["a man runs", "jump"]))
     assert ts.pinned_devices(ts.trace_module(text_backbone.LastHiddenState(lm), example)) == ["cpu"]
 
 

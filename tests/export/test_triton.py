@@ -16,7 +16,9 @@ import pytest
 
 from motion_retrieval.export.triton_local import LocalTriton, TritonError
 from motion_retrieval.inference.embedder import TorchScriptEmbedder
-from motion_retrieval.inference.preprocess import pad_motions
+from motion_retrieval.serving.motions import pad_motions
+from motion_retrieval.serving.repository import MODEL_ID_PARAMETER, read_repository_info
+from motion_retrieval.serving.tokenizer import TextTokenizer
 
 grpcclient = pytest.importorskip("tritonclient.grpc")
 pytestmark = pytest.mark.triton
@@ -45,7 +47,14 @@ def _text_inputs(ids, attention):
 def motions(humanml3d_sample):
     real = np.load(humanml3d_sample / "new_joint_vecs" / "012314.npy")
     rng = np.random.default_rng(1)
-    return [real, real[:50], np.concatenate([real, real]), real[::3] + rng.normal(0, 0.05, (57, 263))]
+    motions = [real, real[:50], np.concatenate([real, real]), real[::3] + rng.normal(0, 0.05, (57, 263))]
+    return [m.astype(np.float32) for m in motions]
+
+
+def _served_tokens(repo, captions):
+    """Token ids as the service sends them: padded to the model's fixed length."""
+    info = read_repository_info(repo)
+    return TextTokenizer(info.tokenizer, info.max_text_tokens).encode(captions)
 
 
 def test_triton_embeddings_equal_in_process_ones(local_triton, tiny_repo, motions):
@@ -56,7 +65,8 @@ def test_triton_embeddings_equal_in_process_ones(local_triton, tiny_repo, motion
     served = _infer(client, "motion_encoder", _motion_inputs(motion, mask))
     assert served.shape == (4, 256) and served.dtype == np.float32
     np.testing.assert_allclose(served, embedder.embed_motions(motions), rtol=0, atol=1e-6)
-    ids, attention = embedder.tokenizer.encode(CAPTIONS)
+    ids, attention = _served_tokens(tiny_repo, CAPTIONS)
+    assert ids.shape == (3, 32)
     served_text = _infer(client, "text_encoder", _text_inputs(ids, attention))
     np.testing.assert_allclose(served_text, embedder.embed_texts(CAPTIONS), rtol=0, atol=1e-6)
 
@@ -95,6 +105,51 @@ def test_a_sample_is_the_same_alone_or_inside_a_dynamic_batch(local_triton, tiny
     inferences, executions = (after[k] - before[k] for k in ("inference_count", "execution_count"))
     assert inferences == len(singles)
     assert executions < inferences, "the dynamic batcher merged no requests"
+
+
+def test_texts_of_any_length_merge_in_one_dynamic_batch(local_triton, tiny_repo):
+    """Fixed token dims: concurrent requests with captions of different lengths are executed together (with the old
+    [-1] dims Triton's batcher could merge only equal lengths), and each answer equals the lone one."""
+    captions = ["walk", "a person walks forward and sits down", "someone waves with the left hand, then bows",
+                "jump twice", "a man kicks with his right leg while turning around", "run", "sit", "a person bows"]
+    client = grpcclient.InferenceServerClient(local_triton.urls.grpc)
+    singles = [_served_tokens(tiny_repo, [c]) for c in captions]
+    assert len({int(s[1].sum()) for s in singles}) > 4  # really different lengths
+    alone = [_infer(client, "text_encoder", _text_inputs(*s))[0] for s in singles]
+    before = _stats(client, "text_encoder")
+    answers: queue.Queue = queue.Queue()
+    for index, single in enumerate(singles):
+        inputs = []
+        for name, (array, dtype) in _text_inputs(*single).items():
+            tensor = grpcclient.InferInput(name, list(array.shape), dtype)
+            tensor.set_data_from_numpy(array)
+            inputs.append(tensor)
+        client.async_infer("text_encoder", inputs,
+                           lambda result=None, error=None, i=index: answers.put((i, error or result.as_numpy(
+                               "EMBEDDING__0")[0])))
+    results = dict(answers.get(timeout=60) for _ in singles)
+    after = _stats(client, "text_encoder")
+    client.close()
+    for index, expected in enumerate(alone):
+        np.testing.assert_allclose(results[index], expected, rtol=0, atol=1e-6)
+    inferences, executions = (after[k] - before[k] for k in ("inference_count", "execution_count"))
+    assert inferences == len(singles) and executions < inferences, (inferences, executions)
+
+
+def test_mirrors_carry_the_model_id_and_refuse_swapped_weights(local_triton, tiny_repo, tmp_path, export_tiny_repo):
+    client = grpcclient.InferenceServerClient(local_triton.urls.grpc)
+    model_id = read_repository_info(tiny_repo).model_id
+    for model in ("motion_encoder", "text_encoder"):
+        config = client.get_model_config(model).config
+        assert config.parameters[MODEL_ID_PARAMETER].string_value == model_id
+    client.close()
+    other = export_tiny_repo(tmp_path / "other", seed=1)
+    swapped = tmp_path / "swapped"
+    shutil.copytree(tiny_repo, swapped)
+    shutil.copyfile(other.info.text_model, swapped / "text_encoder" / "1" / "model.pt")
+    expected = r"(?s)tritonserver exited with code 1: .*text_encoder.*its weights do not match model mr-"
+    with pytest.raises(TritonError, match=expected), LocalTriton(swapped, num_threads=1):
+        pass
 
 
 def _stats(client, model: str) -> dict[str, int]:

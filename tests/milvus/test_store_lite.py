@@ -13,6 +13,7 @@ from milvus_plugin import (
     MilvusStoreError,
     MilvusUnavailableError,
     MotionEmbeddingFunction,
+    MotionNotFoundError,
     MotionSearch,
     MotionStore,
     SearchFilter,
@@ -88,11 +89,13 @@ def test_bad_files_are_skipped_and_reported(store, embedder, corpus_dir):
     nan[3, 5] = np.nan
     np.save(corpus_dir / "nan.npy", nan)
     summary = ingest([corpus_dir, corpus_dir / "missing.npy"], store, embedder)
-    reasons = {item.path.rsplit("/", 1)[-1]: item.reason for item in summary.skipped}
-    assert "not a .npy array" in reasons["broken.npy"]
-    assert "(T, 263)" in reasons["wrong_shape.npy"]
-    assert "NaN" in reasons["nan.npy#nan"]
-    assert reasons["missing.npy"] == "no such file or folder"
+    reasons = {(item.source.rsplit("/", 1)[-1], item.record_id): item.reason for item in summary.skipped}
+    assert "not a .npy array" in reasons[("broken.npy", None)]
+    assert "(T, 263)" in reasons[("wrong_shape.npy", None)]
+    assert reasons[("nan.npy", "nan")] == "features contains NaN or inf (first at frame 3, feature 5)"
+    assert reasons[("missing.npy", None)] == "no such file or folder"
+    nan_item = next(item for item in summary.skipped if item.record_id == "nan")
+    assert isinstance(nan_item.index, int) and nan_item.source == str(corpus_dir / "nan.npy")
     assert summary.ingested == 10
 
 
@@ -118,9 +121,10 @@ def test_four_searches(store, embedder, corpus_dir):
     walk_id = search.text_to_motions("walk", top_k=1)[0].id
     by_id = search.motion_to_motions(walk_id, top_k=2)
     assert walk_id not in [h.id for h in by_id] and by_id[0].name.startswith("walk")
-    with pytest.raises(MilvusStoreError, match="no motion with id 'feedbeef'"):
+    with pytest.raises(MotionNotFoundError, match="no motion with id 'feedbeef'") as caught:
         search.motion_to_motions("feedbeef")
-    with pytest.raises(MotionDataError, match=r"shape \(T, 263\)"):
+    assert isinstance(caught.value, MilvusStoreError) and caught.value.motion_id == "feedbeef"
+    with pytest.raises(MotionDataError, match=r"motion: expected 263 features per frame, got 3"):
         search.motion_to_captions(np.zeros((10, 3)))
     with pytest.raises(MotionDataError, match="empty"):
         search.text_to_motions("   ")

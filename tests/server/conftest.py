@@ -16,7 +16,7 @@ from torch import nn
 
 from motion_retrieval.export.repository import export_towers
 from motion_retrieval.export.towers import MotionTower, TextTower
-from motion_retrieval.export.triton_config import ServingOptions
+from motion_retrieval.serving.repository import ServingOptions
 from server.app import MotionRetrievalServer
 from server.client import MotionRetrievalClient
 from server.config import ServeConfig, ServiceLimits
@@ -77,7 +77,7 @@ def export_tiny_repository(out: Path, seed: int = 0) -> Path:
         dim=DIM, max_frames=MAX_FRAMES, feature_dim=FEATURE_DIM, max_text_tokens=MAX_TOKENS,
         text_backbone="tiny-test-backbone", stats_dataset="synthetic", created_from="tests/server",
         options=ServingOptions(max_batch_size=16, preferred_batch_sizes=(4, 8, 16), max_queue_delay_microseconds=1000,
-                               instance_kind="KIND_CPU", warmup_batch_sizes=(1,)),
+                               warmup_batch_sizes=(1,)),
         real_motions=[],
     )
     return out
@@ -86,6 +86,12 @@ def export_tiny_repository(out: Path, seed: int = 0) -> Path:
 @pytest.fixture(scope="session")
 def tiny_repo(tmp_path_factory) -> Path:
     return export_tiny_repository(tmp_path_factory.mktemp("server-repo"))
+
+
+@pytest.fixture(scope="session")
+def other_repo(tmp_path_factory) -> Path:
+    """A repository of another model (other weights, so another model id) with the same tensors as tiny_repo."""
+    return export_tiny_repository(tmp_path_factory.mktemp("other-repo"), seed=1)
 
 
 def free_port() -> int:
@@ -244,14 +250,22 @@ class SlowMotionTower(nn.Module):
 
 @pytest.fixture(scope="session")
 def slow_repo(tiny_repo, tmp_path_factory) -> Path:
-    """The tiny repository with a motion_encoder/1/model.pt that takes about a second per call."""
+    """The tiny repository with a motion_encoder/1/model.pt that takes about a second per call, described as the
+    model it is (its own weights digest and model id: the service refuses a model.pt swapped under another id)."""
     import shutil
+    from dataclasses import replace
 
-    from motion_retrieval.export.torchscript import save_torchscript, torchscript_warnings_filtered
+    from motion_retrieval.export.identity import compute_model_id, weights_sha256
+    from motion_retrieval.export.torchscript import load_torchscript, save_torchscript, torchscript_warnings_filtered
+    from motion_retrieval.serving.repository import read_repository_info, write_repository_info
 
     out = tmp_path_factory.mktemp("slow-repo") / "repo"
     shutil.copytree(tiny_repo, out)
     with torchscript_warnings_filtered():
         scripted = torch.jit.script(SlowMotionTower().eval())
     save_torchscript(scripted, out / "motion_encoder" / "1" / "model.pt")
+    info = read_repository_info(out)
+    motion, text = load_torchscript(info.motion_model), load_torchscript(info.text_model)
+    info = replace(info, weights_sha256={**info.weights_sha256, "motion_encoder": weights_sha256(motion)})
+    write_repository_info(replace(info, model_id=compute_model_id([motion, text], info.model_description())))
     return out

@@ -70,9 +70,9 @@ def test_joints_at_another_frame_rate_are_resampled(client, smpl_joints):
 
 
 def test_kit_joints_are_embedded_through_the_joint_map(client, embedder, kit_joints):
-    from server.validation import joints_to_model_features
+    from motion_retrieval.serving.motions import SKELETONS, joints_to_features
 
-    expected = embedder.embed_motions([joints_to_model_features(kit_joints, "kit21", 12.5, "test")])
+    expected = embedder.embed_motions([joints_to_features(kit_joints, SKELETONS["kit21"], 12.5, "test")])
     np.testing.assert_allclose(client.embed_joints(kit_joints, "kit21", fps=12.5), expected, atol=1e-5)
 
 
@@ -108,7 +108,7 @@ def test_client_is_an_embedder_for_milvus_plugin(client, embedder, tmp_path):
     from milvus_plugin.search import MotionSearch
     from milvus_plugin.store import MotionStore
     from motion_retrieval.data.record import Caption, MotionRecord
-    from motion_retrieval.inference.embedder import Embedder
+    from motion_retrieval.serving.embedding import Embedder
 
     assert isinstance(client, Embedder)
     assert (client.model_id, client.dim) == (embedder.model_id, embedder.dim)

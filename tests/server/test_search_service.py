@@ -114,7 +114,10 @@ def test_bad_search_requests(search_server, ingested):
             (lambda: client.search_motions("", top_k=3), grpc.StatusCode.INVALID_ARGUMENT, "text: is empty"),
             (lambda: client.search_motions("walk", top_k=5000), grpc.StatusCode.INVALID_ARGUMENT,
              "top_k: is 5000, the limit is 1000 (Limits.max_top_k)"),
-            (lambda: client.similar_motions(motion_id="nope"), grpc.StatusCode.NOT_FOUND, None),
+            (lambda: client.similar_motions(motion_id="0" * 32), grpc.StatusCode.NOT_FOUND,
+             f"motion_id: no motion with id {'0' * 32!r} in collection 'motions_{ingested_model(client)}'"),
+            (lambda: client.similar_motions(motion_id="nope"), grpc.StatusCode.INVALID_ARGUMENT,
+             "motion_id: 'nope' is not a motion row id (32 lowercase hex characters, as MotionHit.id)"),
             (lambda: client.delete([]), grpc.StatusCode.INVALID_ARGUMENT, "ids: is empty; give ids or names to delete"),
         ]:
             with pytest.raises(grpc.RpcError) as caught:
@@ -122,6 +125,10 @@ def test_bad_search_requests(search_server, ingested):
             assert caught.value.code() == code
             if detail:
                 assert caught.value.details() == detail
+
+
+def ingested_model(client) -> str:
+    return client.model_id.replace("-", "_")
 
 
 def test_delete_by_name_removes_every_window(search_server, ingested, corpus):

@@ -81,3 +81,65 @@ def test_triton_restart_unavailable_then_serving_again(start_server, triton, fea
             assert client.embed_motions([features(50)]).shape == (1, 256)
         finally:
             restarted.stop()
+
+
+def _running(triton):
+    """The module's Triton, started again if a test before stopped it."""
+    if not triton.running:
+        triton.start()
+        triton.wait_ready()
+    return triton
+
+
+def _ingest_items(features, count: int = 3):
+    return [{"id": f"m{i}", "dataset": "test", "features": features(40 + i, i), "captions": [f"a person moves {i}"]}
+            for i in range(count)]
+
+
+def test_a_triton_serving_another_model_is_never_ready_and_nothing_is_written(start_server, triton, other_repo,
+                                                                              tmp_path, features):
+    """Contract 3: the service's repository and Triton disagree on the model id -> readiness NOT_SERVING, embeddings
+    refused (UNAVAILABLE naming both ids), and an ingest writes nothing."""
+    _running(triton)
+    server = start_server(backend="triton", triton_url=triton.urls.grpc, model_repository=other_repo,
+                          milvus_uri=str(tmp_path / "m.db"))
+    time.sleep(1.0)  # several health polls
+    assert _health(server.target) == health_pb2.HealthCheckResponse.NOT_SERVING
+    with MotionRetrievalClient(server.target, timeout=20) as client:
+        service_id = client.model_id
+        with pytest.raises(grpc.RpcError) as caught:
+            client.embed_texts(["walk"])
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert f"serves another model than this service ({service_id})" in caught.value.details()
+        assert triton.info.model_id in caught.value.details()
+        with pytest.raises(grpc.RpcError) as caught:
+            client.ingest(_ingest_items(features))
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert client.collection_stats()["motion_rows"] == 0
+
+
+def test_ingest_asks_triton_for_the_model_before_every_write(start_server, triton, other_repo, tmp_path, features):
+    """A rolling upgrade: the service was ready against Triton serving its model; Triton is replaced by one serving
+    another model on the same address. With no health poll in between (poll interval of an hour), the ingest still
+    asks Triton before writing: refused, and the collection keeps exactly the rows written before."""
+    from motion_retrieval.export.triton_local import LocalTriton
+
+    _running(triton)
+    server = start_server(backend="triton", triton_url=triton.urls.grpc, milvus_uri=str(tmp_path / "m.db"),
+                          health_poll_s=3600.0)
+    _wait_health(server.target, health_pb2.HealthCheckResponse.SERVING)
+    ports = dict(grpc_port=triton.grpc_port, http_port=triton.http_port, metrics_port=triton.metrics_port)
+    with MotionRetrievalClient(server.target, timeout=60) as client:
+        assert client.ingest(_ingest_items(features, 2))["written"] == 2
+        triton.stop()
+        upgraded = LocalTriton(other_repo, num_threads=1, **ports)
+        try:
+            upgraded.start()
+            upgraded.wait_ready()
+            with pytest.raises(grpc.RpcError) as caught:
+                client.ingest(_ingest_items(features, 3)[2:])  # a new item: it would be written
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert upgraded.info.model_id in caught.value.details()
+            assert client.collection_stats()["motion_rows"] == 2
+        finally:
+            upgraded.stop()

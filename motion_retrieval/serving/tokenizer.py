@@ -1,7 +1,10 @@
-"""Captions -> padded token ids for the text tower, with the tokenizer.json that ships in the model repository.
+"""Captions -> token ids for the text tower, with the tokenizer.json that ships in the model repository.
 
 The exported text tower contains the frozen language model but not its tokenizer (TorchScript cannot hold one), so
 the service tokenises with the same ``tokenizer.json`` the model was trained with and sends ids + attention mask.
+Served requests are padded to a fixed ``max_tokens`` (the text model's input dims are fixed), so that Triton's
+dynamic batcher can merge requests whatever their caption lengths; in-process embedding may pad to the longest
+text of the batch instead (``fixed_length=False``), which gives the same vectors with less work on a CPU.
 """
 
 from __future__ import annotations
@@ -13,23 +16,17 @@ import numpy as np
 import tokenizers
 
 from motion_retrieval.errors import ConfigError, MotionDataError
-
-
-class TextInputError(MotionDataError):
-    """One text of a batch cannot be embedded. ``str()`` is ``"texts[INDEX]: problem"``."""
-
-    def __init__(self, index: int, problem: str):
-        self.index = index
-        super().__init__(f"texts[{index}]", problem)
+from motion_retrieval.serving.inputs import TextInputError
 
 
 class TextTokenizer:
-    """Batch tokeniser: texts -> (input_ids i64[B, L], attention_mask i64[B, L]), L = the longest in the batch.
+    """Batch tokeniser: texts -> (input_ids i64[B, L], attention_mask i64[B, L]).
 
-    Texts longer than ``max_tokens`` (special tokens included) are truncated; the final [SEP] is kept.
+    ``L`` is ``max_tokens`` (``fixed_length=True``, the served contract) or the longest text of the batch. Texts
+    longer than ``max_tokens`` (special tokens included) are truncated; the final [SEP] is kept.
     """
 
-    def __init__(self, tokenizer_json_path: str | os.PathLike, max_tokens: int):
+    def __init__(self, tokenizer_json_path: str | os.PathLike, max_tokens: int, fixed_length: bool = True):
         path = os.fspath(tokenizer_json_path)
         if max_tokens < 3:
             raise ConfigError(f"{path}: max_tokens must be at least 3 (CLS, one word, SEP), got {max_tokens}")
@@ -41,13 +38,14 @@ class TextTokenizer:
         pad_id = tokenizer.token_to_id(pad_token)
         if pad_id is None:
             pad_id, pad_token = 0, tokenizer.id_to_token(0)
-        # The shipped MiniLM tokenizer pads every text to 128; we pad to the longest text of the batch instead.
+        # The shipped MiniLM tokenizer pads every text to 128: replace its padding with ours.
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=max_tokens)
-        tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
+        tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token, length=max_tokens if fixed_length else None)
         self._tokenizer = tokenizer
         self.path = path
         self.max_tokens = max_tokens
+        self.fixed_length = fixed_length
         self.pad_id = pad_id
 
     def __call__(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -66,8 +64,10 @@ class TextTokenizer:
             if not text.strip():
                 raise TextInputError(i, "text is empty")
 
-    def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        self.validate(texts)
+    def encode(self, texts: Sequence[str], validated: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``validated``: the caller has already checked ``texts`` (the service checks every request once)."""
+        if not validated:
+            self.validate(texts)
         encodings = self._tokenizer.encode_batch(list(texts))
         input_ids = np.asarray([e.ids for e in encodings], dtype=np.int64)  # (B, L)
         attention_mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)  # (B, L)
