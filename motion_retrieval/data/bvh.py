@@ -61,6 +61,15 @@ class BvhMotion:
     def num_frames(self) -> int:
         return int(self.values.shape[0])
 
+    def header_key(self) -> tuple:
+        """What the hierarchy fixes beyond names and parents: channels, and the offsets that position channels do
+        not replace (rounded). Takes of one rig share it; the automatic mapping is found once per key."""
+        return tuple(
+            (tuple(j.channels), None if any(c.lower().endswith("position") for c in j.channels)
+             else tuple(np.round(j.offset, 6).tolist()))
+            for j in self.joints
+        )
+
     def rest_positions(self) -> np.ndarray:
         """(J, 3) joint positions with every rotation zero (the rig's rest pose, root at the origin)."""
         positions = np.zeros((len(self.joints), 3))
@@ -295,7 +304,8 @@ def read_bvh_with_mapping(
     check_long_enough(motion.num_frames, motion.fps, path)
     positions = motion.positions()  # (T, J, 3) file units and axes
     smpl, mapping = map_rig(
-        positions, motion.names, [j.parent for j in motion.joints], rig=rig, up=up, units=units, path=path
+        positions, motion.names, [j.parent for j in motion.joints], rig=rig, up=up, units=units, path=path,
+        header_key=motion.header_key(),
     )
     log.debug("%s: rig %s (%s), %d frames at %.3f fps, up %s", path, mapping.name, mapping.method, motion.num_frames,
               motion.fps, mapping.orientation.up)

@@ -30,7 +30,9 @@ applied to every frame as one (22, J) matrix product.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 SAMPLED_FRAMES = 32  # poses the mapping is found on: enough to see joints bend, cheap for any take length
 BONE_RATIO = (0.6, 1.0 / 0.6)  # thigh/shin and upper arm/forearm of any adult lie well inside
 STRAIGHT_DEGREES = 0.5  # an in-series twist joint never bends (real elbows: 2-15 degrees even when "straight")
+_STRAIGHT_COS = float(np.cos(np.deg2rad(STRAIGHT_DEGREES)))
 SIDE_DECISIVE = 0.5  # a side vote in [-1, 1] at least this strong is the motion's decision
 QUADRUPED_COS = 0.35  # median cos(spine, legs) below this: the spine lies across the legs
 # SMPL's spine1 and spine2 along the pelvis -> spine3 path (reference bone lengths 0.1316, 0.1432, 0.0574 m).
@@ -130,12 +133,15 @@ def map_rig(
     up: str = "auto",
     units: str = "auto",
     path=None,
+    header_key: Hashable | None = None,
 ) -> tuple[np.ndarray, RigMapping]:
     """(T, J, 3) rig positions in the file's axes and units -> ((T, 22, 3) SMPL-22 in metres, Y-up; the mapping).
 
     ``rig``: None (a known rig's explicit map when the names fit one, else automatic), "auto" (always automatic),
     a joint_maps rig name, or a JointMap (``--rig-map``). ``up``: "auto" (from the motion) or a signed axis
-    ("y", "z", "-y", ...). ``units``: "auto" (by leg length) or a key of mocap.UNIT_SCALES.
+    ("y", "z", "-y", ...). ``units``: "auto" (by leg length) or a key of mocap.UNIT_SCALES. ``header_key``: what
+    the file's header fixes beyond names and parents (BVH channels and offsets); takes with equal keys share the
+    automatic body plan and limbs, found once (the sides are still read from each take's motion).
     """
     positions = np.asarray(positions, dtype=np.float64)
     names = [str(n) for n in names]
@@ -156,7 +162,7 @@ def map_rig(
             f"{nearest}; and no parents were given to find the body automatically (store 'parents' beside "
             "'joint_names', or pass a --rig-map FILE.json)",
         )
-    weights, orient, synthesized, notes = _auto_weights(positions, names, parents, up, path)
+    weights, orient, synthesized, notes = _auto_weights(positions, names, parents, up, path, header_key)
     return finish_mapping(positions, names, weights, "auto", "auto", up=up, units=units, path=path,
                           synthesized=synthesized, notes=notes, orient=orient)
 
@@ -178,9 +184,9 @@ def finish_mapping(
     """Apply a (22, J) mapping, find the axes and units, turn Y-up metres; build feet a rig lacks (``synthesized``)."""
     from motion_retrieval.data.mocap import UNIT_SCALES, detect_units
 
-    smpl = np.einsum("sj,tjc->tsc", weights, np.asarray(positions, dtype=np.float64))  # (T, 22, 3)
+    smpl = weights @ np.asarray(positions, dtype=np.float64)  # (22, J) @ (T, J, 3) -> (T, 22, 3)
     if orient is None:
-        orient = _orient(smpl, up, path, has_feet=not synthesized)
+        orient = _orient(smpl[sampled_frames(len(smpl))], up, path, has_feet=not synthesized)
     smpl = orientation.to_y_up(smpl, orient.up, path)
     if units == "auto":
         units = detect_units(smpl, path)
@@ -218,29 +224,65 @@ def _orient(smpl: np.ndarray, up: str, path, has_feet: bool) -> Orientation:
 
 
 # ---------------------------------------------------------------------------------------------------- automatic
-@dataclass
+@dataclass(frozen=True)
 class _Limb:
     joints: dict[str, int]  # "hip"/"knee"/"ankle"/"foot" or "collar"/"shoulder"/"elbow"/"wrist" -> rig joint
     chain: tuple[int, ...]
 
 
-def _auto_weights(positions: np.ndarray, names: list[str], parents, up: str, path):
-    hierarchy = Hierarchy.of(names, parents, path)
-    frames = np.unique(np.linspace(0, len(positions) - 1, min(len(positions), SAMPLED_FRAMES)).round().astype(int))
-    samples = positions[frames]  # (K, J, 3)
-    plan, graph = find_body(hierarchy, samples, path)
-    legs = [_fit_limb(graph, chain, plan.pelvis, ("hip", "knee", "ankle"), path) for chain in plan.legs]
-    arms = [_fit_limb(graph, chain, plan.chest, ("shoulder", "elbow", "wrist"), path) for chain in plan.arms]
-    has_feet = all("foot" in leg.joints for leg in legs)
-    trunk = _trunk(plan, graph, names)
+def sampled_frames(num_frames: int) -> np.ndarray:
+    """(K,) indices of at most SAMPLED_FRAMES frames spread evenly over the take, first and last included."""
+    return np.unique(np.linspace(0, num_frames - 1, min(num_frames, SAMPLED_FRAMES)).round().astype(int))
+
+
+@dataclass(frozen=True)
+class _Structure:
+    """What a rig's header decides: the body plan and the limbs, sides not yet told apart."""
+
+    legs: tuple[_Limb, _Limb]
+    arms: tuple[_Limb, _Limb]
+    trunk: dict[str, Sources]
+    has_feet: bool
+
+
+# Structures by file header (joint names, parents, channels, fixed offsets): every take of a library's rig shares
+# one, so the body is found once per rig, not once per take. Only successes are kept.
+_STRUCTURES: OrderedDict[Hashable, _Structure] = OrderedDict()
+_STRUCTURES_KEPT = 256
+_STRUCTURES_LOCK = threading.Lock()
+
+
+def _structure(samples: np.ndarray, names: list[str], parents, path, header_key: Hashable | None) -> _Structure:
+    key = (tuple(names), tuple(parents), header_key) if header_key is not None else None
+    if key is not None:
+        with _STRUCTURES_LOCK:
+            if key in _STRUCTURES:
+                _STRUCTURES.move_to_end(key)
+                return _STRUCTURES[key]
+    plan, graph = find_body(Hierarchy.of(names, parents, path), samples, path)
+    legs = tuple(_fit_limb(graph, chain, plan.pelvis, ("hip", "knee", "ankle"), path) for chain in plan.legs)
+    arms = tuple(_fit_limb(graph, chain, plan.chest, ("shoulder", "elbow", "wrist"), path) for chain in plan.arms)
+    structure = _Structure(legs, arms, _trunk(plan, graph, names), all("foot" in leg.joints for leg in legs))
+    if key is not None:
+        with _STRUCTURES_LOCK:
+            _STRUCTURES[key] = structure
+            while len(_STRUCTURES) > _STRUCTURES_KEPT:
+                _STRUCTURES.popitem(last=False)
+    return structure
+
+
+def _auto_weights(positions: np.ndarray, names: list[str], parents, up: str, path, header_key: Hashable | None):
+    samples = positions[sampled_frames(len(positions))]  # (K, J, 3)
+    structure = _structure(samples, names, parents, path, header_key)
+    legs, arms, trunk, has_feet = structure.legs, structure.arms, structure.trunk, structure.has_feet
     notes: list[str] = []
 
     def build(left_leg: int, left_arm: int) -> np.ndarray:
         return _weights(len(names), trunk, legs[left_leg], legs[1 - left_leg], arms[left_arm], arms[1 - left_arm])
 
     weights = build(0, 0)
-    smpl = np.einsum("sj,kjc->ksc", weights, samples)  # (K, 22, 3) sides tentative
-    orient = _orient(np.einsum("sj,tjc->tsc", weights, positions), up, path, has_feet)
+    smpl = weights @ samples  # (K, 22, 3) sides tentative
+    orient = _orient(smpl, up, path, has_feet)  # the sampled frames span the take
     up_vec = orientation.axis_vector(orient.up)
     forward, _ = orientation.forward_vectors(smpl, up_vec, has_feet)
     left_leg = _decide_side(
@@ -250,7 +292,7 @@ def _auto_weights(positions: np.ndarray, names: list[str], parents, up: str, pat
         "arms", smpl[:, _J["left_shoulder"]], smpl[:, _J["right_shoulder"]], up_vec, forward, names, arms, notes, path
     )
     weights = build(left_leg, left_arm)
-    _refuse_quadruped(np.einsum("sj,kjc->ksc", weights, samples), path)
+    _refuse_quadruped(weights @ samples, path)
     synthesized = () if has_feet else ("left_foot", "right_foot")
     if synthesized:
         notes.append("no toe joints: SMPL's feet are built from the ankles and the facing")
@@ -262,15 +304,20 @@ def _fit_limb(graph: BoneGraph, chain: tuple[int, ...], base: int, roles: tuple[
     names = graph.hierarchy.names
     s = graph.samples
     twist = [naming.part_of(names[j]) == "twist" for j in chain]
-    straight = [_straight(s, base if m == 0 else chain[m - 1], chain[m], chain[m + 1]) if m + 1 < len(chain) else False
-                for m in range(len(chain))]
+    bones = np.diff(s[:, [base, *chain]], axis=1)  # (K, n, 3) the bone into each chain joint
+    cos = np.sum(bones[:, :-1] * bones[:, 1:], axis=-1) / np.maximum(
+        np.linalg.norm(bones[:, :-1], axis=-1) * np.linalg.norm(bones[:, 1:], axis=-1), 1e-12)  # (K, n-1)
+    straight = [*np.all(cos >= _STRAIGHT_COS, axis=0).tolist(), False]  # at each joint but the last
     bends = any(not st for st in straight[:-1])  # a static pose (or a locked limb) shows no hinge: skip nothing
     # An in-series twist joint: named so, or straight in every pose while the limb bends elsewhere; a joint where
     # the chain forks (a hand with fingers) is never skipped.
     skippable = [tw or (bends and st and len(graph.children[j]) == 1) for tw, st, j in zip(twist, straight, chain)]
 
+    points = s[:, list(chain)]  # (K, n, 3)
+    distances = np.median(np.linalg.norm(points[:, :, None] - points[:, None], axis=-1), axis=0)  # (n, n)
+
     def distance(a: int, b: int) -> float:
-        return float(np.median(np.linalg.norm(s[:, chain[b]] - s[:, chain[a]], axis=-1)))
+        return float(distances[a, b])
 
     n = len(chain)
 
@@ -320,7 +367,7 @@ def _straight(samples: np.ndarray, a: int, b: int, c: int) -> bool:
     u = samples[:, b] - samples[:, a]  # (K, 3)
     v = samples[:, c] - samples[:, b]
     cos = np.sum(u * v, axis=-1) / np.maximum(np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1), 1e-12)
-    return bool(np.all(cos >= np.cos(np.deg2rad(STRAIGHT_DEGREES))))
+    return bool(np.all(cos >= _STRAIGHT_COS))
 
 
 def _trunk(plan: BodyPlan, graph: BoneGraph, names: list[str]) -> dict[str, Sources]:

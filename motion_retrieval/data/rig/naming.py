@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _LEFT_WORDS = {"left", "l", "lft", "lf"}
@@ -40,16 +41,22 @@ _PART_RULES: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
 )
 
 
-def words(name: str) -> list[str]:
-    """Lower-case words of a joint name (namespace prefixes dropped)."""
+@lru_cache(maxsize=4096)
+def _words(name: str) -> tuple[str, ...]:
     for separator in (":", "|"):
         name = name.rsplit(separator, 1)[-1]
     found: list[str] = []
     for chunk in re.split(r"[\s_.\-]+", name):
         found.extend(w.lower() for w in _CAMEL.findall(chunk))
-    return found
+    return tuple(found)
 
 
+def words(name: str) -> list[str]:
+    """Lower-case words of a joint name (namespace prefixes dropped)."""
+    return list(_words(name))
+
+
+@lru_cache(maxsize=4096)
 def side_of(name: str) -> str | None:
     """``"left"``, ``"right"`` or None: the side a name declares (``Left*``, ``*_L``, ``l_*``, ``Bip01 L *``)."""
     ws = words(name)
@@ -66,6 +73,7 @@ def side_of(name: str) -> str | None:
     return sides.pop() if len(sides) == 1 else None
 
 
+@lru_cache(maxsize=4096)
 def part_of(name: str) -> str | None:
     """The body part a name suggests ("thigh", "upper_arm", "hand", "twist", "end", ...), or None."""
     ws = [w for w in words(name) if w not in _LEFT_WORDS and w not in _RIGHT_WORDS]

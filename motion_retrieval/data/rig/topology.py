@@ -129,6 +129,8 @@ class BoneGraph:
         for j in order:
             if parents[j] >= 0 and self.node[j] == j:
                 self.children[int(self.node[parents[j]])].append(j)
+        self._main_paths: dict[int, tuple[int, ...]] = {}
+        self._segments: dict[int, list[float]] = {}
         self.reach = {n: 0.0 for n in self.children}
         for j in reversed(order):
             if self.node[j] == j:
@@ -144,10 +146,12 @@ class BoneGraph:
 
     def main_path(self, start: int) -> tuple[int, ...]:
         """Nodes from ``start`` to its farthest leaf (ties: the earlier joint in the file)."""
-        path = [start]
-        while self.children[path[-1]]:
-            path.append(max(self.children[path[-1]], key=lambda c: (self.branch_reach(c), -c)))
-        return tuple(path)
+        if start not in self._main_paths:
+            path = [start]
+            while self.children[path[-1]]:
+                path.append(max(self.children[path[-1]], key=lambda c: (self.branch_reach(c), -c)))
+            self._main_paths[start] = tuple(path)
+        return self._main_paths[start]
 
     def is_below(self, node: int, ancestor: int) -> bool:
         while node >= 0:
@@ -176,21 +180,21 @@ class BoneGraph:
     def segments(self, start: int) -> list[float]:
         """Bone lengths along the main path from ``start``, with bones that continue their predecessor in a straight
         line in every sampled pose (an in-series twist joint splits a bone in two) counted as one."""
+        if start in self._segments:
+            return self._segments[start]
+        path = self.main_path(start)
         s = self.samples
-        segments: list[float] = []
-        previous = None
-        for node in self.main_path(start):
-            parent = self.parent_node(node)
-            bone = s[:, node] - s[:, parent]  # (K, 3)
-            if previous is not None and segments:
-                cos = np.sum(bone * previous, axis=-1) / np.maximum(
-                    np.linalg.norm(bone, axis=-1) * np.linalg.norm(previous, axis=-1), 1e-12)
-                if np.all(cos > STRAIGHT_COS):
-                    segments[-1] += float(self.length[node])
-                    previous = bone
-                    continue
-            segments.append(float(self.length[node]))
-            previous = bone
+        bones = s[:, list(path)] - s[:, [self.parent_node(n) for n in path]]  # (K, n, 3)
+        cos = np.sum(bones[:, 1:] * bones[:, :-1], axis=-1) / np.maximum(
+            np.linalg.norm(bones[:, 1:], axis=-1) * np.linalg.norm(bones[:, :-1], axis=-1), 1e-12)  # (K, n-1)
+        continues = np.all(cos > STRAIGHT_COS, axis=0)  # (n-1,) bone m+1 goes on straight from bone m
+        segments = [float(self.length[path[0]])]
+        for node, straight in zip(path[1:], continues.tolist()):
+            if straight:
+                segments[-1] += float(self.length[node])
+            else:
+                segments.append(float(self.length[node]))
+        self._segments[start] = segments
         return segments
 
     def limb_pairs(self) -> list[tuple[int, int, int, float]]:
