@@ -219,7 +219,7 @@ def _shrug(ctx, q):
     starts = count_starts(0.4, period, q["count"], ctx)
     p = Program.still(ctx.fps, starts[-1] + period + 0.5)
     up = np.minimum(bumps(p.t, starts, period), 1.0)
-    height = ctx.rng.uniform(0.3, 0.5)
+    height = ctx.rng.uniform(0.4, 0.6)
     for s in "lr":  # forearms turned out (external rotation), palms up
         p[f"{s}_collar_elev"] = height * up
         p[f"{s}_elbow"] = ctx.rng.uniform(1.2, 1.6) * up

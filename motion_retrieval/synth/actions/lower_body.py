@@ -152,8 +152,8 @@ def _kick_curves(p: Program, ctx, q, starts, period) -> None:
         p.add("neck_pitch", -0.3 * chamber)
         p.add("neck_yaw", sgn * 0.4 * chamber)
     else:  # roundhouse: the knee comes up and round, the shin whips across, the support foot pivots
-        p[f"{kicker}_hip_abd"] = (0.6 * chamber + 0.5 * extend) * height
-        p[f"{kicker}_hip_flex"] = (0.8 * chamber + 0.2 * extend) * height
+        p[f"{kicker}_hip_abd"] = (0.75 * chamber + 0.55 * extend) * height
+        p[f"{kicker}_hip_flex"] = (0.9 * chamber + 0.25 * extend) * height
         p[f"{kicker}_knee"] = 1.6 * chamber - 1.4 * extend
         p.add("root_yaw", -sgn * 0.6 * chamber)
         p.add("spine_roll", -sgn * 0.3 * chamber)
