@@ -12,6 +12,8 @@ near capacity instead:
 - queued work whose deadline has passed, or can no longer be met once it would start, is dropped before it is
   computed (``DEADLINE_EXCEEDED``, reason ``expired``); work that cannot fit its deadline even on an idle service
   is refused at once (``DEADLINE_EXCEEDED``, reason ``deadline_too_short``);
+- on shutdown the queued calls are answered at once with ``UNAVAILABLE`` (reason ``shutdown``): their callers retry
+  on another replica instead of waiting out the grace period; the running ones finish;
 - the service time of a call is estimated from the recent calls of the same tower (least squares of seconds over
   items, so a batch of 64 and a batch of 1 get different estimates).
 
@@ -43,6 +45,7 @@ MOTION = "motion_encoder"
 ENCODERS = (TEXT, MOTION)
 # Shed reasons (label values of motion_retrieval_shed_total).
 QUEUE_FULL, OVERLOADED, EXPIRED, DEADLINE_TOO_SHORT = "queue_full", "overloaded", "expired", "deadline_too_short"
+SHUTDOWN = "shutdown"
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,12 @@ class DeadlineShed(ShedError, TimeoutError):
     """The call's deadline has passed or cannot be met; its work was not computed."""
 
     code = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+class Draining(ShedError):
+    """The replica is shutting down: retry on another one."""
+
+    code = grpc.StatusCode.UNAVAILABLE
 
 
 class ServiceTimeEstimator:
@@ -147,6 +156,7 @@ class AdmissionGate:
         self._running: set[_Running] = set()
         self._seq = itertools.count()
         self._shed_counts: dict[str, int] = {}
+        self._closed = False
 
     # -- what the metrics and tests see -------------------------------------------------------------------------------
     def stats(self) -> GateStats:
@@ -167,6 +177,8 @@ class AdmissionGate:
         now = loop.time()
         deadline = now + timeout
         estimate = self.estimate(encoder, items)
+        if self._closed:
+            raise self._shed(encoder, SHUTDOWN, "the service is shutting down; retry on another replica")
         if timeout <= 0:
             raise self._shed(encoder, EXPIRED, f"{encoder}: the deadline had passed before the work was admitted")
         if estimate > timeout:
@@ -184,6 +196,23 @@ class AdmissionGate:
             raise
         self._finish(running, loop, observe=True)
         return result
+
+    def close(self) -> int:
+        """Shutdown: refuse new work and answer every queued call now; returns how many were queued. Running calls
+        are not touched (they finish, or the server cancels them at the end of its grace period)."""
+        self._closed = True
+        dropped = 0
+        for encoder, queue in self._queues.items():
+            while queue:
+                waiter = queue.popleft()
+                if waiter.timer is not None:
+                    waiter.timer.cancel()
+                if not waiter.future.done():
+                    waiter.future.set_exception(self._shed(
+                        encoder, SHUTDOWN, "the service is shutting down; retry on another replica"))
+                    dropped += 1
+            self._publish(encoder)
+        return dropped
 
     async def _wait(self, encoder: str, items: int, deadline: float, estimate: float,
                     loop: asyncio.AbstractEventLoop) -> _Running:
@@ -273,8 +302,8 @@ class AdmissionGate:
         if self._metrics is not None:
             self._metrics.shed.labels(encoder=encoder, reason=reason).inc()
         log.debug("shed (%s): %s", reason, message)
-        kind = Overloaded if reason in (QUEUE_FULL, OVERLOADED) else DeadlineShed
-        return kind(message, reason)
+        kinds = {QUEUE_FULL: Overloaded, OVERLOADED: Overloaded, SHUTDOWN: Draining}
+        return kinds.get(reason, DeadlineShed)(message, reason)
 
     def _publish(self, encoder: str) -> None:
         if self._metrics is not None:

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 EMBEDDING_SERVICE = embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name
 SEARCH_SERVICE = search_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name
 # After the grace period: closing the backend and Milvus, and the process's own exit, get this much more.
-EXIT_MARGIN_S = 0.8
+EXIT_MARGIN_S = 0.5
 _CLOSE_TIMEOUT_S = 0.3
 
 
@@ -152,6 +152,9 @@ class MotionRetrievalServer:
         log.info("shutting down (grace %.1f s, %d calls in flight, %d queued)", grace, self.gate.stats().running,
                  sum(self.gate.stats().queued.values()))
         await self.health.shutdown()  # probes fail from now on; bounded, whatever the watcher is doing
+        dropped = self.gate.close()  # queued calls: UNAVAILABLE now, so their callers retry elsewhere at once
+        if dropped:
+            log.info("answered %d queued calls UNAVAILABLE (shutting down)", dropped)
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
         if self._server is not None:

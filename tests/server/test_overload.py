@@ -1,0 +1,254 @@
+"""Overload: bounded work in flight, RESOURCE_EXHAUSTED at once when full, and work whose deadline has passed (or
+cannot be met) is never computed. The gate on its own first (counted calls), then the real service over gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import urllib.request
+
+import grpc
+import pytest
+
+from server.admission import (
+    DEADLINE_TOO_SHORT,
+    EXPIRED,
+    OVERLOADED,
+    QUEUE_FULL,
+    SHUTDOWN,
+    AdmissionConfig,
+    AdmissionGate,
+    DeadlineShed,
+    Draining,
+    Overloaded,
+    ServiceTimeEstimator,
+)
+from server.api import embedding_pb2, embedding_pb2_grpc
+from server.client import features_message
+
+
+class Work:
+    """A fake encoder call that counts how often it is computed and takes ``seconds`` (or until released)."""
+
+    def __init__(self, seconds: float = 0.0):
+        self.seconds = seconds
+        self.computed = 0
+        self.release = asyncio.Event()
+
+    async def __call__(self, time_left: float) -> str:
+        self.computed += 1
+        if self.seconds:
+            await asyncio.sleep(self.seconds)
+        else:
+            await self.release.wait()
+        return "done"
+
+
+def test_full_queue_is_refused_at_once_and_never_computed():
+    async def scenario():
+        gate = AdmissionGate(AdmissionConfig(slots=1, max_queue=1))
+        running, queued, refused = Work(), Work(), Work()
+        first = asyncio.ensure_future(gate.run("text_encoder", 1, 30.0, running))
+        second = asyncio.ensure_future(gate.run("text_encoder", 1, 30.0, queued))
+        await asyncio.sleep(0.05)
+        assert gate.stats().running == 1 and gate.stats().queued["text_encoder"] == 1
+        start = time.perf_counter()
+        with pytest.raises(Overloaded) as caught:
+            await gate.run("text_encoder", 1, 30.0, refused)
+        assert time.perf_counter() - start < 0.05  # at once, not after waiting
+        assert caught.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED and caught.value.reason == QUEUE_FULL
+        running.release.set()
+        queued.release.set()
+        assert await first == await second == "done"
+        return refused.computed, queued.computed, gate.stats()
+
+    refused, queued, stats = asyncio.run(scenario())
+    assert (refused, queued) == (0, 1)
+    assert stats.running == 0 and stats.shed == {QUEUE_FULL: 1}
+
+
+def test_queued_work_whose_deadline_passes_is_dropped_uncomputed():
+    async def scenario():
+        gate = AdmissionGate(AdmissionConfig(slots=1, max_queue=8))
+        blocker = Work(seconds=0.4)
+        late = [Work() for _ in range(3)]
+        first = asyncio.ensure_future(gate.run("motion_encoder", 4, 30.0, blocker))
+        await asyncio.sleep(0.01)
+        start = time.perf_counter()
+        results = await asyncio.gather(*(gate.run("motion_encoder", 4, 0.15, w) for w in late),
+                                       return_exceptions=True)
+        waited = time.perf_counter() - start
+        assert await first == "done"
+        return results, waited, [w.computed for w in late], blocker.computed, gate.stats()
+
+    results, waited, computed, blocker, stats = asyncio.run(scenario())
+    assert all(isinstance(r, DeadlineShed) and r.reason == EXPIRED for r in results), results
+    assert all(r.code == grpc.StatusCode.DEADLINE_EXCEEDED for r in results)
+    assert waited < 0.35  # answered at their deadline, not when the slot freed
+    assert computed == [0, 0, 0] and blocker == 1
+    assert stats.shed == {EXPIRED: 3} and stats.queued["motion_encoder"] == 0
+
+
+def test_work_that_cannot_meet_its_deadline_is_shed_before_computing():
+    """Once the gate has seen how long calls take, a call whose deadline is shorter than that is refused on arrival
+    (idle service: DEADLINE_EXCEEDED), and one the queue ahead would make late is refused as overload."""
+
+    async def scenario():
+        gate = AdmissionGate(AdmissionConfig(slots=1, max_queue=8, min_samples=3))
+        for _ in range(3):
+            assert await gate.run("text_encoder", 8, 30.0, Work(seconds=0.1)) == "done"
+        estimate = gate.estimate("text_encoder", 8)
+        too_short = Work()
+        with pytest.raises(DeadlineShed) as short:
+            await gate.run("text_encoder", 8, 0.05, too_short)
+        blocker = Work()
+        first = asyncio.ensure_future(gate.run("text_encoder", 8, 30.0, blocker))
+        queued = [asyncio.ensure_future(gate.run("text_encoder", 8, 30.0, Work(seconds=0.01))) for _ in range(4)]
+        await asyncio.sleep(0.01)
+        late = Work()
+        with pytest.raises(Overloaded) as overloaded:  # 4 x ~0.1 s queued ahead, 0.25 s left
+            await gate.run("text_encoder", 8, 0.25, late)
+        blocker.release.set()
+        await first
+        await asyncio.gather(*queued)
+        return estimate, short.value, too_short.computed, overloaded.value, late.computed
+
+    estimate, short, short_computed, overloaded, late_computed = asyncio.run(scenario())
+    assert 0.08 < estimate < 0.5
+    assert short.reason == DEADLINE_TOO_SHORT and "longer deadline" in str(short)
+    assert overloaded.reason == OVERLOADED and overloaded.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert short_computed == late_computed == 0
+
+
+def test_a_caller_that_goes_away_gives_back_its_place():
+    async def scenario():
+        gate = AdmissionGate(AdmissionConfig(slots=1, max_queue=1))
+        blocker, gone, next_one = Work(), Work(), Work(seconds=0.01)
+        first = asyncio.ensure_future(gate.run("text_encoder", 1, 30.0, blocker))
+        waiting = asyncio.ensure_future(gate.run("text_encoder", 1, 30.0, gone))
+        await asyncio.sleep(0.01)
+        waiting.cancel()  # the client cancelled its call while queued
+        await asyncio.sleep(0.01)
+        assert gate.stats().queued["text_encoder"] == 0
+        follower = asyncio.ensure_future(gate.run("text_encoder", 1, 30.0, next_one))  # the queue has room again
+        await asyncio.sleep(0.01)
+        first.cancel()  # and a running call that is cancelled frees its slot
+        assert await follower == "done"
+        return gone.computed, gate.stats()
+
+    computed, stats = asyncio.run(scenario())
+    assert computed == 0 and stats.running == 0
+
+
+def test_shutdown_answers_queued_calls_at_once_and_lets_running_ones_finish():
+    async def scenario():
+        gate = AdmissionGate(AdmissionConfig(slots=1, max_queue=4))
+        running = Work(seconds=0.2)
+        queued = [Work() for _ in range(3)]
+        first = asyncio.ensure_future(gate.run("motion_encoder", 1, 30.0, running))
+        waiting = [asyncio.ensure_future(gate.run("motion_encoder", 1, 30.0, w)) for w in queued]
+        await asyncio.sleep(0.01)
+        start = time.perf_counter()
+        assert gate.close() == 3
+        results = await asyncio.gather(*waiting, return_exceptions=True)
+        answered = time.perf_counter() - start
+        with pytest.raises(Draining):
+            await gate.run("text_encoder", 1, 30.0, Work())
+        return await first, results, answered, [w.computed for w in queued]
+
+    first, results, answered, computed = asyncio.run(scenario())
+    assert first == "done" and computed == [0, 0, 0] and answered < 0.05
+    assert all(isinstance(r, Draining) and r.code == grpc.StatusCode.UNAVAILABLE and r.reason == SHUTDOWN
+               for r in results)
+
+
+def test_service_time_estimate_follows_batch_size():
+    estimator = ServiceTimeEstimator(window=16)
+    assert estimator.estimate(8) == 0.0
+    for items in (1, 8, 32, 64):
+        estimator.observe(items, 0.01 + 0.002 * items)
+    assert estimator.estimate(1) == pytest.approx(0.012, abs=1e-6)
+    assert estimator.estimate(64) == pytest.approx(0.138, abs=1e-6)
+    single = ServiceTimeEstimator()
+    single.observe(16, 0.32)
+    assert single.estimate(8) == pytest.approx(0.16)
+
+
+# -- the real service -------------------------------------------------------------------------------------------------
+def _scrape(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        lines = response.read().decode().splitlines()
+    return {name: float(value) for name, _, value in (line.rpartition(" ") for line in lines if line[:1] != "#")}
+
+
+class CountingCalls:
+    """Counts the embedding calls that reach the real backend (behind the gate) and compute."""
+
+    def __init__(self, backend):
+        self.motions = 0
+        inner = backend.embed_motions
+
+        async def embed_motions(motions, timeout):
+            self.motions += 1
+            return await inner(motions, timeout=timeout)
+
+        backend.embed_motions = embed_motions
+
+
+def test_tiny_limits_answer_resource_exhausted_fast_and_expired_calls_are_not_computed(start_server, slow_repo,
+                                                                                       features):
+    from motion_retrieval.export.triton_local import free_port
+
+    server = start_server(model_repository=slow_repo, encoder_slots=1, max_queue=1, metrics_port=free_port())
+    counting = CountingCalls(server.server.backend.backend)  # the TorchScript backend inside the gate
+    request = embedding_pb2.EmbedMotionsRequest(motions=[features_message(features(200))])
+    with grpc.insecure_channel(server.target) as channel:
+        stub = embedding_pb2_grpc.EmbeddingServiceStub(channel)
+        results = {}
+
+        def call(name, timeout):
+            start = time.perf_counter()
+            try:
+                stub.EmbedMotions(request, timeout=timeout)
+                results[name] = ("OK", time.perf_counter() - start)
+            except grpc.RpcError as exc:
+                results[name] = (exc.code().name, time.perf_counter() - start)
+
+        running = threading.Thread(target=call, args=("running", 60.0))
+        running.start()
+        time.sleep(0.3)  # the slow batch (>= 0.5 s) now holds the only slot
+        queued = threading.Thread(target=call, args=("queued", 0.3))  # will expire in the queue
+        queued.start()
+        time.sleep(0.1)
+        call("refused", 30.0)  # the queue (1) is full
+        queued.join(30)
+        running.join(60)
+
+    assert results["running"][0] == "OK"
+    code, seconds = results["refused"]
+    assert code == "RESOURCE_EXHAUSTED" and seconds < 0.25, results
+    assert results["queued"][0] == "DEADLINE_EXCEEDED" and results["queued"][1] < 0.6, results
+    assert counting.motions == 1  # neither the refused nor the expired call reached the encoder
+    samples = _scrape(server.server.metrics_port)
+    assert samples['motion_retrieval_shed_total{encoder="motion_encoder",reason="queue_full"}'] == 1.0
+    assert samples['motion_retrieval_shed_total{encoder="motion_encoder",reason="expired"}'] == 1.0
+    assert samples['motion_retrieval_queue_depth{backend="torchscript",encoder="motion_encoder"}'] == 0.0
+    assert samples['motion_retrieval_grpc_requests_total{code="RESOURCE_EXHAUSTED",'
+                   'method="/motion_retrieval.v1.EmbeddingService/EmbedMotions"}'] == 1.0
+
+
+def test_concurrent_rpcs_beyond_the_server_limit_are_refused(start_server, slow_repo, features):
+    server = start_server(model_repository=slow_repo, max_concurrent_rpcs=2, max_queue=8)
+    request = embedding_pb2.EmbedMotionsRequest(motions=[features_message(features(200))])
+    codes = []
+    with grpc.insecure_channel(server.target) as channel:
+        stub = embedding_pb2_grpc.EmbeddingServiceStub(channel)
+        futures = [stub.EmbedMotions.future(request, timeout=60) for _ in range(2)]
+        time.sleep(0.3)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.EmbedMotions(request, timeout=30)
+        for future in futures:
+            codes.append("OK" if future.exception() is None else future.code().name)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert codes == ["OK", "OK"]
