@@ -138,7 +138,8 @@ def add_secondary_motion(program: Program, rng: np.random.Generator, style: Styl
     phase = rng.uniform(0.0, 2 * np.pi, size=(len(DOF_NAMES), k))
     noise = (amp[None] * np.sin(2 * np.pi * freq[None] * t[:, None, None] + phase[None])).sum(-1)  # (T, D)
     program.dofs += noise
-    # Collars cannot sink far below rest.
+    # Collars cannot sink far below rest, elbows and knees do not bend backwards.
     for s in "lr":
-        i = DOF_INDEX[f"{s}_collar_elev"]
-        program.dofs[:, i] = np.maximum(program.dofs[:, i], -0.1)
+        for name, floor in (("collar_elev", -0.1), ("elbow", 0.0), ("knee", 0.0)):
+            i = DOF_INDEX[f"{s}_{name}"]
+            program.dofs[:, i] = np.maximum(program.dofs[:, i], floor)
