@@ -13,7 +13,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,triton,milvus-server]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[client,serve,milvus,train,dev,triton,milvus-server]"
 	$(BIN)/python -m pip check
 	touch $(STAMP)
 
@@ -37,6 +37,7 @@ proto: $(STAMP)
 default-model: $(STAMP)
 	$(BIN)/python -m experiments.default_model
 
+# Rebuild model_repository/ from the shipped default run (model.pt files, configs, description: the golden files).
 export: $(STAMP)
 	$(BIN)/motion-retrieval export --out model_repository
 

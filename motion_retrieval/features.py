@@ -34,6 +34,7 @@ from motion_retrieval.rotations import (
     qrot,
     quaternion_to_cont6d,
 )
+from motion_retrieval.serving.tensors import FEATURE_DIM as SERVED_FEATURE_DIM
 from motion_retrieval.skeleton import SMPL22, SkeletonSpec, get_skeleton
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,9 @@ def feature_dim(num_joints: int) -> int:
 
 
 _LAYOUT22 = feature_layout(22)
-FEATURE_DIM = _LAYOUT22.dim  # 263
+FEATURE_DIM = SERVED_FEATURE_DIM  # 263, defined once by the serving contract; the SMPL-22 layout must agree
+if _LAYOUT22.dim != FEATURE_DIM:  # pragma: no cover - a layout change would break every exported model
+    raise ImportError(f"the SMPL-22 feature layout has {_LAYOUT22.dim} values, the serving contract {FEATURE_DIM}")
 FPS = 20.0
 ROOT_ROT_VEL = _LAYOUT22.root_rot_vel  # 0:1
 ROOT_LIN_VEL = _LAYOUT22.root_lin_vel  # 1:3

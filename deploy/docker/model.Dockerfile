@@ -5,7 +5,10 @@
 #   docker build -f deploy/docker/model.Dockerfile --target triton -t motion-retrieval/triton .
 #       the official Triton image with the repository baked in (chart: modelRepository.source=image)
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
-ARG TRITON_IMAGE=nvcr.io/nvidia/tritonserver:24.08-py3
+# Triton's libtorch must load what the exporting torch writes (motion_retrieval.json records "torch_version"):
+# the chart's pinned release and its libtorch are listed in deploy/helm/motion-retrieval/values.yaml (triton.image).
+# Check an export against another torch with `python -m motion_retrieval.export.compat REPO --python OTHER_PYTHON`.
+ARG TRITON_IMAGE=nvcr.io/nvidia/tritonserver:26.08-py3
 
 FROM ${PYTHON_IMAGE} AS export
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
@@ -16,8 +19,9 @@ COPY motion_retrieval ./motion_retrieval
 COPY milvus_plugin ./milvus_plugin
 COPY server ./server
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -c constraints.txt .
-# Export verifies TorchScript against eager before it writes anything.
+ && /opt/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -c constraints.txt ".[train]"
+# Export verifies TorchScript against eager before it writes anything, and writes both config variants: config.pbtxt
+# (KIND_CPU) and configs/gpu.pbtxt (KIND_GPU, picked by `tritonserver --model-config-name=gpu`).
 RUN /opt/venv/bin/motion-retrieval export ${RUN_DIR:+--run "$RUN_DIR"} --out /model_repository
 
 FROM busybox:1.36 AS model-repository

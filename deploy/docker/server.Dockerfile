@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1.7
 # The motion-retrieval gRPC service: `docker build -f deploy/docker/server.Dockerfile -t motion-retrieval/server .`
 # Multi-stage: the build stage resolves the pinned dependencies into a venv; the runtime stage is slim, has no
-# compilers, and runs as a non-root user. The GPU work happens in Triton, so torch is the CPU build here.
+# compilers, and runs as a non-root user. Only the extras the service needs: [serve] (gRPC service, Triton client,
+# tokenizers, the CPU torch of the in-process backend and of joints -> features) and [milvus] (SearchService). No
+# transformers, text model, matplotlib or training code dependencies: the model arrives as an exported repository.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
@@ -12,7 +14,7 @@ COPY constraints.txt pyproject.toml README.md ./
 COPY motion_retrieval ./motion_retrieval
 COPY milvus_plugin ./milvus_plugin
 COPY server ./server
-RUN /opt/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -c constraints.txt . \
+RUN /opt/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -c constraints.txt ".[serve,milvus]" \
  && /opt/venv/bin/pip check
 
 FROM ${PYTHON_IMAGE} AS runtime
