@@ -48,3 +48,20 @@ def test_ingest_the_whole_bandai_folder_and_search_it(capsys, tmp_path, bandai_d
     with capsys.disabled():
         print(f"\nbandai-namco-1, 'a person bows', model {result['model_id']}: precision@10 = {bows / 10:.1f} "
               f"({[h['name'] for h in hits]})")
+
+
+def test_hostile_files_are_skipped_one_by_one_and_the_rest_ingested(capsys, tmp_path, cmu_bvh_dir, sample_joints,
+                                                                   shipped_model):
+    from test_hostile_files import hostile_files
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    problems = hostile_files(folder, sample_joints)
+    (folder / "good.bvh").write_bytes((cmu_bvh_dir / "131_03.bvh").read_bytes())
+    capsys.readouterr()
+    _, summary = run(capsys, "ingest", folder, "--milvus", tmp_path / "m.db", "--model-repository", shipped_model,
+                     "--json", "--no-progress")
+    assert summary["records"] == 1 and summary["ingested"] == summary["windows"] >= 1 and summary["failed"] == []
+    skipped = {(item.get("source") or item.get("path")).rsplit("/", 1)[-1].split(":")[0]: item["reason"]
+               for item in summary["skipped"]}
+    assert sorted(skipped) == sorted(problems)
