@@ -151,6 +151,10 @@ def test_the_service_balances_over_every_triton_pod():
     grpc_port = next(p["port"] for p in triton_service["spec"]["ports"] if p["name"] == "grpc")
     url = one(docs, "ConfigMap", "prod-motion-retrieval-server")["data"]["MOTION_RETRIEVAL_TRITON_URL"]
     assert url == f"dns:///prod-motion-retrieval-triton.motion.svc.cluster.local:{grpc_port}"
+    # The service's Triton backend turns exactly this URL into a round_robin channel.
+    from server.backends.triton import service_config
+
+    assert service_config(url, 1)["loadBalancingConfig"] == [{"round_robin": {}}]
     # The cluster's DNS domain is configurable.
     docs = render({**EXTERNAL, "clusterDomain": "k8s.example.org"}, name="prod", namespace="motion")
     url = one(docs, "ConfigMap", "prod-motion-retrieval-server")["data"]["MOTION_RETRIEVAL_TRITON_URL"]
@@ -322,6 +326,16 @@ def test_triton_image_loads_what_export_writes():
     exporting = _exporting_torch()
     assert _release(TRITON_LIBTORCH[tag]) >= _release(exporting), (
         f"tritonserver:{tag} carries libtorch {TRITON_LIBTORCH[tag]}, older than the exporting torch {exporting}")
+
+
+def test_the_baked_triton_image_is_the_one_the_chart_runs():
+    """deploy/docker/model.Dockerfile (target triton, modelRepository.source: image) bakes the repository into a
+    Triton image: it must start from the same, libtorch-checked release."""
+    image = load_values(CHART / "values.yaml")["triton"]["image"]
+    dockerfile = (ROOT / "deploy" / "docker" / "model.Dockerfile").read_text()
+    baked = re.search(r"^ARG TRITON_IMAGE=(\S+)$", dockerfile, re.MULTILINE)
+    assert baked, "model.Dockerfile no longer names its Triton base image in ARG TRITON_IMAGE"
+    assert baked.group(1) == f"{image['repository']}:{image['tag']}"
 
 
 def test_gpu_triton_with_pvc_repository():
