@@ -279,14 +279,6 @@ def _is_float(word: str) -> bool:
     return True
 
 
-def detect_up_axis(motion: BvhMotion) -> str:
-    """ "y" or "z": the rest pose's tallest axis. Only a fallback for callers without motion: readers find the up
-    axis from the motion (rig/orientation.py), because many rigs keep their rest pose along one bone axis."""
-    rest = motion.rest_positions()
-    extent = rest.max(axis=0) - rest.min(axis=0)  # a standing rig is tallest along its up axis
-    return "z" if extent[2] > extent[1] else "y"
-
-
 def read_bvh_with_mapping(
     path: str | os.PathLike,
     *,

@@ -86,17 +86,12 @@ def unit_scale(units: str, smpl_joints: np.ndarray, path: str | os.PathLike | No
 
 
 def to_y_up(positions: np.ndarray, up: str, path: str | os.PathLike | None = None) -> np.ndarray:
-    """(..., 3) positions with ``up`` ("y" or "z") as the vertical, turned to Y-up by a proper rotation.
+    """(..., 3) positions whose vertical is the signed axis ``up`` ("y", "z", "x", "-y", ...) turned Y-up by a
+    proper rotation (no mirroring, so left stays left; rig/orientation.py). Z-up -> Y-up is ``(x, y, z) -> (x, z,
+    -y)``."""
+    from motion_retrieval.data.rig.orientation import to_y_up as rotate_to_y_up
 
-    Z-up -> Y-up is the rotation by -90 degrees about X: ``(x, y, z) -> (x, z, -y)`` (no mirroring, so left stays
-    left).
-    """
-    up = up.lower()
-    if up == "y":
-        return positions
-    if up == "z":
-        return np.stack([positions[..., 0], positions[..., 2], -positions[..., 1]], axis=-1)
-    raise MotionDataError(path, f"unknown up axis {up!r}; use 'y' or 'z'")
+    return rotate_to_y_up(positions, up, path)
 
 
 def joints_to_record(

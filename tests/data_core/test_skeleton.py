@@ -8,6 +8,8 @@ import pytest
 from motion_retrieval.skeleton import (
     BODY_PART_NAMES,
     BODY_PARTS,
+    H36M17,
+    INPUT_LAYOUTS,
     KIT21,
     NUM_JOINT_TOKENS,
     SMPL22,
@@ -91,3 +93,11 @@ def test_forward_kinematics_offsets_rebuilds_the_reference_skeleton(hml_joints):
     directions = hml_joints - hml_joints[:, parents]
     rebuilt = forward_kinematics_offsets(directions, hml_joints[:, 0])
     np.testing.assert_allclose(rebuilt, hml_joints, atol=1e-5)
+
+
+def test_h36m17_is_an_input_layout_not_a_feature_skeleton():
+    assert INPUT_LAYOUTS["h36m17"] is H36M17 and H36M17.num_joints == 17
+    assert H36M17.joint_names[:4] == ("Hip", "RHip", "RKnee", "RFoot") and H36M17.joint_names[-1] == "RWrist"
+    assert H36M17.parents[0] == -1 and all(0 <= p < j for j, p in enumerate(H36M17.parents) if j)
+    with pytest.raises(KeyError, match="unknown skeleton 'h36m17'"):
+        get_skeleton("h36m17")  # no 17-joint features exist: it is mapped onto SMPL-22 on arrival
