@@ -24,7 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from server.admission import AdmissionConfig, AdmissionGate, AdmittedBackend
-from server.api import embedding_pb2, embedding_pb2_grpc, search_pb2, search_pb2_grpc
+from server.api import embedding_pb2, search_pb2
 from server.auth import BearerTokenInterceptor
 from server.backends import create_backend
 from server.config import ServeConfig
@@ -33,6 +33,7 @@ from server.interceptors import ObservabilityInterceptor
 from server.metrics import ServiceMetrics
 from server.servicers.disabled import DisabledSearchServicer
 from server.servicers.embedding import EmbeddingServicer
+from server.servicers.registration import add_servicers
 from server.shutdown import ExitDeadline, force_exit_on_second_signal
 
 log = logging.getLogger(__name__)
@@ -79,17 +80,14 @@ class MotionRetrievalServer:
                 ("grpc.so_reuseport", 0),
             ],
         )
-        embedding_pb2_grpc.add_EmbeddingServiceServicer_to_server(
-            EmbeddingServicer(self.backend, self.config.limits, self.metrics, self._convert_executor), server
-        )
+        embedding = EmbeddingServicer(self.backend, self.config.limits, self.metrics, self._convert_executor)
         if self.config.search_enabled:
             from server.servicers.search import SearchServicer
 
             self._search = SearchServicer.from_config(self.config, self.backend, self.metrics,
                                                       self._convert_executor)
-            search_pb2_grpc.add_SearchServiceServicer_to_server(self._search, server)
-        else:
-            search_pb2_grpc.add_SearchServiceServicer_to_server(DisabledSearchServicer(), server)
+        # Undecodable request bytes answer INVALID_ARGUMENT, not UNKNOWN (server.servicers.registration).
+        add_servicers(server, embedding, self._search if self._search is not None else DisabledSearchServicer())
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, server)
         if self.config.reflection:
             reflection.enable_server_reflection(
