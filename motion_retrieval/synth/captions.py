@@ -40,7 +40,7 @@ _SPEED_ADVERBS = {
     "normal": ("", "", "at a normal pace", "at a steady pace"),
     "fast": ("quickly", "fast", "briskly", "at a fast pace", "rapidly", "hurriedly"),
 }
-_PACE = {"slow": ("slow", "leisurely", "relaxed"), "normal": ("normal", "steady", "moderate"),
+_PACE = {"slow": ("slow", "leisurely", "gentle"), "normal": ("normal", "steady", "moderate"),
          "fast": ("fast", "quick", "brisk")}
 _COUNTER_CLOCKWISE = ("counterclockwise", "anticlockwise", "counter-clockwise")
 
@@ -99,7 +99,7 @@ _STARTS = {
     "seated": ("sits on a chair", "starts out sitting down", "is seated at the start"),
 }
 _ENDS = {
-    "standing": ("comes to a rest", "stands still again", "returns to a relaxed standing pose",
+    "standing": ("comes to a rest", "stands still again", "returns to an upright standing pose",
                  "ends standing still", "finishes in a neutral stance"),
     "seated": ("stays seated", "remains sitting", "ends up sitting on the chair"),
     "kneeling": ("stays down on one knee", "remains kneeling", "ends on one knee"),

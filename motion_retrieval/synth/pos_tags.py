@@ -111,7 +111,7 @@ _CLOSED = {
            "imaginary intoxicated jittery joyful large lazy lively listless little long low mad military neutral old "
            "open other peppy playful possible proud relaxed rigid robotic round sad self-assured short sluggish small "
            "smooth sneaky stealthy tipsy tired top total unhappy upright wary weary wobbly underhand sidearm disco "
-           "straight wavy nervous underarm",
+           "straight wavy nervous underarm gentle upright",
     "NUM": "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen",
 }
 _POS: dict[str, str] = {w: pos for pos, words in _CLOSED.items() for w in words.split()}

@@ -197,7 +197,7 @@ TEMPLATES: dict[str, tuple[list[str], list[str] | None]] = {
     ]),
     "skip": ([
         "skips forward for {n:step}",
-        "skips happily forward, taking {n:step}",
+        "skips along, taking {n:step} forward",
         "does {n:skip} forward",
         "skips ahead for {n:step}",
     ], None),
@@ -273,7 +273,7 @@ TEMPLATES: dict[str, tuple[list[str], list[str] | None]] = {
         "pushes something {n:step} forward",
         "pushes a heavy object forward with {n:step}",
         "walks {n:step} pushing something",
-        "is pushing something forward",
+        "is pushing something forward for {n:step}",
     ]),
     "pull": ([
         "pulls something heavy while walking backwards for {n:step}",
@@ -285,7 +285,7 @@ TEMPLATES: dict[str, tuple[list[str], list[str] | None]] = {
         "pulls something and walks {n:step} backwards",
         "pulls a heavy object with {n:step} back",
         "walks {n:step} backwards pulling something",
-        "is pulling something backwards",
+        "is pulling something backwards for {n:step}",
     ]),
     # ------------------------------------------------------------------------------------------- turns, jumps
     "turn": ([

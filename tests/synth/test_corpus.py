@@ -184,3 +184,41 @@ def test_cli_writes_a_corpus_and_prints_one_json_object(tmp_path, capsys):
     assert (out / "new_joint_vecs" / "00000.npy").is_file() and (out / "M00001.npy").exists() is False
     assert main(["synth", "--out", str(out), "--n", "1"]) == 1  # refuses a non-empty folder
     assert "not empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variant", ("train", "transfer"))
+def test_a_smaller_corpus_is_a_prefix_of_a_larger_one(tmp_path, variant):
+    small, large = tmp_path / "small", tmp_path / "large"
+    generate_corpus(small, "humanml3d", n=3, seed=8, variant=variant)
+    generate_corpus(large, "humanml3d", n=5, seed=8, variant=variant)
+    for motion_id in ("000000", "000001", "000002", "M000002"):
+        for folder, ext in (("new_joints", "npy"), ("new_joint_vecs", "npy"), ("texts", "txt")):
+            a = (small / folder / f"{motion_id}.{ext}").read_bytes()
+            assert a == (large / folder / f"{motion_id}.{ext}").read_bytes(), (motion_id, folder)
+
+
+def test_transfer_corpus_is_deterministic_recorded_and_made_of_held_out_parts(tmp_path):
+    from motion_retrieval.synth.styles import styles_for
+
+    a, b, train = tmp_path / "a", tmp_path / "b", tmp_path / "train"
+    summary = generate_corpus(a, "kitml", n=6, seed=2, variant="transfer")
+    generate_corpus(b, "kitml", n=6, seed=2, variant="transfer")
+    generate_corpus(train, "kitml", n=6, seed=2)
+    assert _files(a) == _files(b) and summary.variant == "transfer"
+    assert _files(a)["new_joints/00000.npy"] != _files(train)["new_joints/00000.npy"]
+    manifest = json.loads((a / "synth.json").read_text())
+    assert manifest["variant"] == manifest["config"]["variant"] == "transfer"
+    held = {s.name for s in styles_for("transfer")} | {"neutral"}
+    assert set(manifest["styles"].values()) <= held and sorted(manifest["styles"]) == sorted(manifest["actions"])
+    assert json.loads((train / "synth.json").read_text())["variant"] == "train"
+    assert len(read_kitml(a)) == 12
+    with pytest.raises(ConfigError, match="variant"):
+        CorpusConfig(variant="test")
+
+
+def test_cli_writes_a_transfer_corpus(tmp_path, capsys):
+    out = tmp_path / "transfer"
+    assert main(["synth", "--out", str(out), "--n", "2", "--variant", "transfer", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["variant"] == "transfer" and result["motions"] == 4
+    assert json.loads((out / "synth.json").read_text())["variant"] == "transfer"
