@@ -1,4 +1,5 @@
-"""BVH motion capture files: parse, forward kinematics, and onto SMPL-22 through joint_maps.py.
+"""BVH motion capture files: parse, forward kinematics, and onto SMPL-22 through data/rig/ (a known rig's explicit
+map from joint_maps.py, or the automatic mapping).
 
 The parser reads HIERARCHY (ROOT/JOINT/End Site, OFFSET, CHANNELS with position channels and rotation channels in
 any order), then MOTION (``Frames:``, ``Frame Time:``, one line of channel values a frame). Rotations are intrinsic in

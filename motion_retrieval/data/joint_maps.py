@@ -1,4 +1,4 @@
-"""Explicit maps from other skeletons (KIT-ML MMM, CMU and Mixamo BVH rigs, SMPL variants) onto SMPL-22.
+"""Explicit maps from other skeletons (KIT-ML MMM, CMU and Mixamo BVH rigs, SMPL variants, Human3.6M) onto SMPL-22.
 
 Every SMPL-22 joint (HumanML3D order, ``skeleton.SMPL22.joint_names``) is a weighted sum of source joints: most are
 one source joint; the few SMPL joints a rig lacks are interpolated between two it has:
@@ -10,7 +10,8 @@ one source joint; the few SMPL joints a rig lacks are interpolated between two i
   rest pose the collar sits about halfway between the two, in height and across.
 
 Map selection is by joint names (namespace prefixes such as ``mixamorig:`` are dropped, case is ignored); a rig that
-no map fits raises MotionDataError listing the names the nearest map still needs.
+no map fits is mapped automatically by data/rig/ (``find_rig_map`` alone raises MotionDataError listing the names
+the nearest map still needs). Users' own maps come as JSON in the same form (``load_joint_map``, ``--rig-map``).
 """
 
 from __future__ import annotations

@@ -107,6 +107,22 @@ def test_cli_flags_reach_the_readers(bow, tmp_path, capsys):
     assert (tmp_path / "r.png").stat().st_size > 1000
 
 
+def test_prepare_takes_the_units_of_kit_joints(make_kitml, capsys, monkeypatch):
+    from motion_retrieval.data import kitml
+
+    folder = make_kitml()
+    seen = []
+    original = kitml.KitMLFolder.__init__
+
+    def spy(self, root, *, units="auto"):
+        seen.append(units)
+        original(self, root, units=units)
+
+    monkeypatch.setattr(kitml.KitMLFolder, "__init__", spy)
+    assert main(["prepare", str(folder), "--units", "mm", "--dry-run", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] == 3 and seen == ["mm"]
+
+
 def test_inspect_prints_the_mapping_and_draws_one_frame(bow, tmp_path, capsys):
     assert main(["inspect", str(bow), "--out", str(tmp_path / "frame.png"), "--frame", "1.0"]) == 0
     text = capsys.readouterr().out
