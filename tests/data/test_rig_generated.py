@@ -210,3 +210,17 @@ def test_armless_figure_is_refused_naming_what_is_missing(walk, tmp_path):
     with pytest.raises(MotionDataError, match="two legs and a spine branch off, and higher on that spine a chest "
                                               "where two arms and a neck/head branch off"):
         read_bvh(write_rig_bvh(rig, tmp_path / "armless.bvh", fps=20.0))
+
+
+def test_rig_whose_arms_branch_at_the_neck_maps_like_the_explicit_kit_map(walk, tmp_path, kit_from_smpl):
+    """KIT's MMM layout (no collar, arms on the neck joint, two spine joints), unnamed: the same joints as kit21."""
+    from motion_retrieval.data import joint_maps
+    from motion_retrieval.skeleton import KIT21
+
+    kit = kit_from_smpl(walk)  # (T, 21, 3) MMM joints, SMPL left in the MMM "L" joints
+    rig = renamed(Rig(list(KIT21.joint_names), list(KIT21.parents), kit))
+    record, mapping = read_bvh_with_mapping(write_rig_bvh(rig, tmp_path / "mmm.bvh", fps=20.0))
+    expected = joint_maps.KIT21_TO_SMPL22.weights(KIT21.joint_names)
+    order = [mapping.joint_names.index(f"joint{i}") for i in range(21)]  # file columns in KIT21 order
+    np.testing.assert_allclose(mapping.weights[:, order], expected, atol=1e-12)
+    assert facing_agreement(record.joints) > 0.9
