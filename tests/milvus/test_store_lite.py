@@ -194,3 +194,30 @@ def test_unreachable_and_bad_uris_name_the_uri():
     with pytest.raises(MilvusUnavailableError, match="must end in '.db'"):
         MotionStore.open(MilvusConfig(uri="./motions.sqlite"), "m", 4)
     assert MilvusConfig(uri="http://user:secret@host:19530").describe() == "http://***@host:19530"
+
+
+def test_a_reader_failing_in_an_unplanned_way_fails_only_its_path(store, embedder, tmp_path):
+    """One bad file never fails more than itself: a reader that raises something other than MotionDataError (a
+    header asking for 2^40 elements, a pickled array, fps "twenty") ends its own path only, reported with the cause."""
+    folders = []
+    for name in ("before", "memory", "pickle", "fps", "after"):
+        folder = tmp_path / name
+        folder.mkdir()
+        write_motion(folder, name, ACTIONS.index("walk"), 30, len(folders), [f"a person walks ({name})"])
+        folders.append(folder)
+    failures = {"memory": MemoryError("Unable to allocate 8.00 TiB for an array"),
+                "pickle": ValueError("Object arrays cannot be loaded when allow_pickle=False"),
+                "fps": TypeError("could not convert string to float: 'twenty'")}
+
+    def reader(path, errors=None):
+        if path.name in failures:
+            raise failures[path.name]
+        yield from npy_reader(path, errors=errors)
+
+    summary = ingest_paths([str(f) for f in folders], store, embedder, reader=reader, progress=False)
+    assert summary.ingested == 2 and {h.name for h in MotionSearch(store, embedder).text_to_motions("walk")} == {
+        "before", "after"}
+    reasons = {item.source.rsplit("/", 1)[-1]: item.reason for item in summary.skipped}
+    assert reasons == {"memory": "unreadable (MemoryError: Unable to allocate 8.00 TiB for an array)",
+                       "pickle": "unreadable (ValueError: Object arrays cannot be loaded when allow_pickle=False)",
+                       "fps": "unreadable (TypeError: could not convert string to float: 'twenty')"}
