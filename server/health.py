@@ -104,9 +104,10 @@ class HealthReporter:
         await self.set_serving(False, reason="starting")
 
     async def set_serving(self, serving: bool, reason: str = "") -> None:
-        """Readiness of every service at once (start-up, tests)."""
+        """Readiness of every service at once (start-up, tests); liveness is not readiness and is left alone."""
         for service in self._services:
-            await self._set(service, serving, reason)
+            if service != LIVENESS:
+                await self._set(service, serving, reason)
 
     async def _set(self, service: str, serving: bool, reason: str = "") -> None:
         if self._stopping or self._status.get(service) == serving:

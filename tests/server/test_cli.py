@@ -92,8 +92,21 @@ def test_serve_help_lists_every_flag(capsys):
         main(["serve", "--help"])
     assert caught.value.code == 0
     out = capsys.readouterr().out
-    for flag in ("--model-repository", "--backend", "--triton-url", "--milvus", "--milvus-token",
-                 "--collection-prefix", "--host", "--port", "--metrics-port", "--auth-token-file", "--tls-cert",
-                 "--tls-key", "--max-batch", "--workers", "--log-format"):
+    for flag in ("--model-repository", "--backend", "--triton-url", "--milvus", "--milvus-token-file",
+                 "--collection-prefix", "--host", "--port", "--metrics-port", "--metrics-host", "--auth-token-file",
+                 "--tls-cert", "--tls-key", "--max-batch", "--workers", "--log-format", "--reflection",
+                 "--no-reflection", "--shutdown-grace", "--encoder-slots", "--max-queue", "--max-concurrent-rpcs",
+                 "--max-concurrent-streams", "--max-message-bytes"):
         assert flag in out
-    assert "MOTION_RETRIEVAL_AUTH_TOKEN" in out
+    assert "MOTION_RETRIEVAL_AUTH_TOKEN" in out and "MOTION_RETRIEVAL_MILVUS_TOKEN_FILE" in out
+    assert "--milvus-token " not in out  # refused, so not offered
+
+
+def test_serve_refuses_a_milvus_token_on_the_command_line(capsys):
+    from motion_retrieval.cli import main
+
+    code = main(["serve", "--milvus", "http://milvus:19530", "--milvus-token", "root:Milvus", "--port", "0",
+                 "--metrics-port", "0"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "visible to every user of the machine (ps)" in err and "--milvus-token-file" in err

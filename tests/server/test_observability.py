@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import urllib.request
@@ -10,8 +11,11 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from motion_retrieval.errors import ConfigError
 from server.api import embedding_pb2, embedding_pb2_grpc
 from server.client import MotionRetrievalClient
+from server.health import LIVENESS, HealthReporter
+from server.healthcheck import main as healthcheck_main
 from server.logs import JsonFormatter, RequestIdFilter
 
 EMBED_TEXTS = "/motion_retrieval.v1.EmbeddingService/EmbedTexts"
@@ -95,11 +99,68 @@ def test_health_serving_after_start_and_not_serving_after_stop(start_server):
     server = start_server()
     with grpc.insecure_channel(server.target) as channel:
         health = health_pb2_grpc.HealthStub(channel)
-        for service in ("", "motion_retrieval.v1.EmbeddingService", "motion_retrieval.v1.SearchService"):
+        for service in ("", "liveness", "motion_retrieval.v1.EmbeddingService", "motion_retrieval.v1.SearchService"):
             status = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10).status
             assert status == health_pb2.HealthCheckResponse.SERVING
         watch = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=20)
-        assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+        live = health.Watch(health_pb2.HealthCheckRequest(service="liveness"), timeout=20)
+        assert next(watch).status == next(live).status == health_pb2.HealthCheckResponse.SERVING
         server.run(server.server.health.shutdown())  # what stop() does first: probes fail while calls drain
         assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert next(live).status == health_pb2.HealthCheckResponse.NOT_SERVING  # shutting down: not alive either
         watch.cancel()
+        live.cancel()
+
+
+def test_liveness_stays_serving_while_readiness_follows_backend_and_milvus():
+    """Triton or Milvus going away makes the replica unready, never "dead": Kubernetes must not restart it."""
+    embedding, search = "motion_retrieval.v1.EmbeddingService", "motion_retrieval.v1.SearchService"
+    state = {"backend": False, "milvus": False}
+
+    async def scenario():
+        reporter = HealthReporter([embedding, search, LIVENESS], embedding_service=embedding,
+                                  search_service=search, poll_s=0.02)
+        await reporter.start()
+
+        async def backend_ready():
+            return state["backend"]
+
+        async def milvus_ready():
+            if state["milvus"] is None:
+                raise ConnectionError("Milvus is restarting")  # a failing check only means "not ready"
+            return state["milvus"]
+
+        reporter.watch("triton", backend_ready, milvus_ready)
+        seen = []
+        for backend, milvus in ((False, False), (True, False), (True, True), (True, None), (False, True)):
+            state.update(backend=backend, milvus=milvus)
+            await asyncio.sleep(0.15)
+            seen.append(tuple(reporter.status(s) for s in ("", LIVENESS, embedding, search)))
+        await reporter.shutdown()
+        seen.append(tuple(reporter.status(s) for s in ("", LIVENESS, embedding, search)))
+        return seen
+
+    #                     ready  alive  embed  search
+    assert asyncio.run(scenario()) == [
+        (False, True, False, False),  # loading
+        (False, True, True, False),  # backend up, Milvus not: embedding works, search and readiness do not
+        (True, True, True, True),
+        (False, True, True, False),  # Milvus check raising
+        (False, True, False, False),  # Triton gone
+        (False, False, False, False),  # shutting down
+    ]
+
+
+def test_healthcheck_command_checks_a_named_service(start_server, tiny_repo, tmp_path, capsys):
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(tiny_repo, repo)
+    (repo / "text_encoder" / "1" / "model.pt").unlink()  # the backend never becomes ready
+    server = start_server(wait_ready=False, model_repository=repo)
+    with pytest.raises(ConfigError):
+        server.run(server.server.wait_ready())
+    target = server.target
+    assert healthcheck_main(["--target", target, "--service", "liveness"]) == 0
+    assert healthcheck_main(["--target", target]) == 1  # readiness
+    assert capsys.readouterr().out.split() == ["SERVING", "NOT_SERVING"]
