@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from motion_retrieval.synth.variants import partition
 
-__all__ = ["NEUTRAL", "STYLES", "Style", "style_named", "styles_for"]
+__all__ = ["NEUTRAL", "STYLES", "Style", "posture_offsets", "style_allows", "style_named", "styles_for"]
 
 _ALL_SPEEDS = ("slow", "normal", "fast")
 
@@ -152,7 +150,3 @@ def posture_offsets(style: Style, scale: float = 1.0) -> dict[str, float]:
             out[f"{s}_ankle"] = -0.45 * style.knees
     return {k: scale * v for k, v in out.items() if v}
 
-
-def jitter_time(style: Style, rng: np.random.Generator) -> float:
-    """A per-take timing irregularity factor (1 = regular)."""
-    return float(1.0 + style.jitter * rng.uniform(-0.08, 0.08))

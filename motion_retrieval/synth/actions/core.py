@@ -308,7 +308,3 @@ def steps_in_place(p: Program, t0: float, t1: float, steps: int, lift: float = 0
         p.add(f"{side}_hip_flex", 0.55 * lift * up)
     return phase
 
-
-def hold_envelope(p: Program, t0: float, t1: float, rise: float) -> np.ndarray:
-    """0 -> 1 over ``rise`` from ``t0``, held, back to 0 by ``t1`` (an arm raised for a gesture)."""
-    return plateau(p.t, t0, t1, rise)

@@ -35,9 +35,9 @@ def _raise_arm(ctx, q):
         elif q["how"] == "side":
             p[f"{s}_sh_abd"] = ctx.jitter(1.5, 0.08) * up
             p[f"{s}_sh_flex"] = ctx.rng.uniform(0.0, 0.25) * up
-        else:
+        else:  # above the horizontal a positive abduction would tip the arm towards the midline, so spread < 0
             p[f"{s}_sh_flex"] = ctx.jitter(2.9, 0.04) * up
-            p[f"{s}_sh_abd"] = ctx.rng.uniform(0.05, 0.3) * up
+            p[f"{s}_sh_abd"] = -ctx.rng.uniform(0.0, 0.3) * up
         p[f"{s}_elbow"] = bend * up
     return p
 
@@ -54,7 +54,7 @@ def _clap(ctx, q):
     for s in "lr":
         if q["form"] == "overhead":  # hands meet above the head: the arms close in from a V
             p[f"{s}_sh_flex"] = 2.6 * env
-            p[f"{s}_sh_abd"] = env * (0.45 - 0.5 * together)
+            p[f"{s}_sh_abd"] = env * (-0.3 + 0.6 * together)
             p[f"{s}_elbow"] = 0.3 * env
         else:
             # Hands meet (horizontal adduction ~ 0.45 rad brings the wrists to the midline) once per period.
@@ -225,7 +225,7 @@ def _stretch(ctx, q):
     spread = ctx.rng.uniform(0.0, 0.5)
     for s in "lr":
         p[f"{s}_sh_flex"] = 2.95 * up
-        p[f"{s}_sh_abd"] = spread * up
+        p[f"{s}_sh_abd"] = -spread * up  # arms overhead in a V
         p[f"{s}_ankle"] = ctx.rng.uniform(0.0, 0.6) * up
     p["spine_pitch"] = -0.15 * up
     p["neck_pitch"] = -0.3 * up

@@ -138,7 +138,7 @@ def _point(ctx, q):
         p["spine_yaw"] = sgn * 0.2 * env
     else:
         p[f"{arm}_sh_flex"] = env * ctx.rng.uniform(2.3, 2.7) + jab
-        p[f"{arm}_sh_abd"] = env * 0.25
+        p[f"{arm}_sh_abd"] = -env * ctx.rng.uniform(0.0, 0.25)
         p["neck_pitch"] = -0.45 * env
     p[f"{arm}_elbow"] = env * ctx.rng.uniform(0.0, 0.25)
     return p
@@ -181,9 +181,9 @@ def _raise_hand(ctx, q):
     else:
         p[f"{arm}_sh_flex"] = ctx.rng.uniform(2.7, 3.0) * up
         p[f"{arm}_elbow"] = ctx.rng.uniform(0.0, 0.3) * up
-        p[f"{arm}_sh_abd"] = 0.15 * up
+        p[f"{arm}_sh_abd"] = -0.1 * up
     if q["form"] == "eager":
-        p.add(f"{arm}_sh_abd", 0.15 * up * np.sin(2 * np.pi * 1.5 * p.t))
+        p.add(f"{arm}_sh_abd", 0.15 * up * np.sin(2 * np.pi * 1.5 * p.t))  # the raised hand sways
         p.add("l_ankle", 0.4 * up)
         p.add("r_ankle", 0.4 * up)
         p.add("spine_roll", -sign(q["side"]) * 0.08 * up)
@@ -239,17 +239,17 @@ def _cheer(ctx, q):
         p = jumps(ctx, q["count"], 0.2, 0.6, arms="up")
         hold = plateau(p.t, 0.3, p.duration - 0.4, 0.3)
         for s in "lr":
-            p.add(f"{s}_sh_abd", 0.5 * hold)
+            p.add(f"{s}_sh_abd", -0.4 * hold)  # a V overhead
         return p
     period = ctx.period(0.55)
     start = 0.7
     p = Program.still(ctx.fps, start + q["count"] * period + 0.9)
     env = plateau(p.t, 0.3, start + q["count"] * period + 0.4, 0.4)
-    if q["form"] == "arms_up":
+    if q["form"] == "arms_up":  # a V: raised sideways past the horizontal, a little forward
         shake = _cycles(p, start, period, q["count"])
         for s in "lr":
-            p[f"{s}_sh_flex"] = ctx.rng.uniform(2.3, 2.8) * env
-            p[f"{s}_sh_abd"] = env * (0.5 + 0.12 * shake)
+            p[f"{s}_sh_abd"] = env * (ctx.rng.uniform(2.3, 2.7) + 0.12 * shake)
+            p[f"{s}_sh_flex"] = ctx.rng.uniform(0.1, 0.5) * env
             p[f"{s}_elbow"] = env * (0.3 + 0.2 * shake)
         p["neck_pitch"] = -0.3 * env
         p["spine_pitch"] = -0.1 * env
