@@ -3,7 +3,11 @@
 Used where a native gRPC probe cannot go: the container image's HEALTHCHECK, and Kubernetes probes when the port
 speaks TLS (kubelet's gRPC probes are plaintext only).
 
-    python -m server.healthcheck [--target HOST:PORT] [--tls-ca FILE] [--server-name NAME] [--timeout S]
+    python -m server.healthcheck [--target HOST:PORT] [--service NAME] [--tls-ca FILE] [--server-name NAME]
+                                 [--timeout S]
+
+``--service liveness`` for a liveness probe (SERVING while the process is up and not shutting down), the default
+``""`` for readiness (the backend, and Milvus when configured, are ready); see server.health.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server.healthcheck", description=__doc__.splitlines()[0])
     parser.add_argument("--target", default=f"localhost:{port}",
                         help="HOST:PORT (default: localhost:$MOTION_RETRIEVAL_PORT)")
-    parser.add_argument("--service", default="", help="health service name ('' = the whole server)")
+    parser.add_argument("--service", default="",
+                        help="health service name: '' = readiness of the whole server (default), 'liveness' = the "
+                             "process is up, or a gRPC service name")
     parser.add_argument("--tls-ca", default=None, help="PEM file of the CA (or self-signed cert) to trust; enables TLS")
     parser.add_argument("--server-name", default=None, help="name to verify in the server's certificate")
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds")
