@@ -40,6 +40,7 @@ class Skeleton:
 SKELETONS = {
     "smpl22": Skeleton("smpl22", 22, "metres", 1.0),
     "kit21": Skeleton("kit21", 21, "millimetres", 1e-3),  # as in the KIT-ML release
+    "h36m17": Skeleton("h36m17", 17, "metres", 1.0),  # Human3.6M's 17 joints, as 3D pose estimators write them
 }
 
 
@@ -166,8 +167,10 @@ def joints_to_features(joints: np.ndarray, skeleton: Skeleton, fps: float, field
 
     try:
         metres = np.asarray(joints, dtype=np.float64) * skeleton.scale_to_metres  # (T, J, 3)
-        if skeleton.name != "smpl22":
-            metres, _ = map_to_smpl22(metres, skeleton=skeleton.name, joint_names=None, path=field)  # (T, 22, 3)
+        if skeleton.name != "smpl22":  # the core's explicit joint maps (KIT: side labels from the geometry;
+            # H36M: spine/collars interpolated, feet synthesized); the contract says Y up, so nothing is guessed
+            metres, _ = map_to_smpl22(metres, skeleton=skeleton.name, joint_names=None, path=field, up="y",
+                                      units="m")  # (T, 22, 3)
         features = core_joints_to_features(metres, fps=fps, skeleton="smpl22", path=field)  # (T'-1, 263)
     except MotionDataError as exc:
         raise InputError(field, exc.problem) from None

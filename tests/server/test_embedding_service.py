@@ -17,7 +17,7 @@ def test_model_info_describes_model_and_limits(client, embedder):
     assert info["model_id"] == embedder.model_id
     assert info["dim"] == 256
     assert info["backend"] == "torchscript"
-    assert set(info["skeletons"]) == {"smpl22", "kit21"}
+    assert set(info["skeletons"]) == {"smpl22", "kit21", "h36m17"}
     assert info["feature_dim"] == 263 and info["fps"] == 20.0
     limits = info["limits"]
     assert limits["max_batch_size"] == 8
@@ -120,3 +120,30 @@ def test_client_is_an_embedder_for_milvus_plugin(client, embedder, tmp_path):
         assert ingest_records(records, store, client).ingested == 3
         hits = MotionSearch(store, client).motion_to_motions(records[1].features, top_k=1)
     assert hits[0].name == "m1" and hits[0].score > 0.999
+
+
+def smpl_to_h36m17(smpl: np.ndarray) -> np.ndarray:
+    """Human3.6M's 17 joints (pose-estimator order) built from SMPL-22 joints, Y up, metres."""
+    index = [0, 2, 5, 8, 1, 4, 7, 6, 12, 15, 15, 16, 18, 20, 17, 19, 21]
+    h36m = smpl[:, index].copy()  # (T, 17, 3)
+    h36m[:, 9] = 2 * smpl[:, 15] - smpl[:, 12]  # "Nose": the core puts SMPL's head halfway from thorax to nose
+    h36m[:, 10] = smpl[:, 15] + np.array([0.0, 0.12, 0.0], dtype=np.float32)  # top of the head
+    return h36m.astype(np.float32)
+
+
+def test_h36m17_joints_are_embedded_through_the_core_joint_map(client, embedder, smpl_joints):
+    """Contract 6: JointsMotion.skeleton "h36m17" goes through the core's H36M -> SMPL-22 map (missing joints
+    interpolated, feet synthesized): the take embeds close to its SMPL-22 self, far from another motion."""
+    from motion_retrieval.serving.motions import SKELETONS, joints_to_features
+
+    assert "h36m17" in client.model_info()["skeletons"]
+    h36m = smpl_to_h36m17(smpl_joints)
+    expected = embedder.embed_motions([joints_to_features(h36m, SKELETONS["h36m17"], 50.0, "test")])
+    np.testing.assert_allclose(client.embed_joints(h36m, "h36m17", fps=50.0), expected, atol=1e-5)
+    from_h36m = joints_to_features(h36m, SKELETONS["h36m17"], 20.0, "h36m")
+    from_smpl = joints_to_features(smpl_joints, SKELETONS["smpl22"], 20.0, "smpl")
+    reversed_take = joints_to_features(smpl_joints[::-1].copy(), SKELETONS["smpl22"], 20.0, "reversed")
+    ric = slice(4, 67)
+    error = np.abs(from_h36m[:, ric] - from_smpl[:, ric]).mean()
+    assert error < 0.05  # metres: interpolated spine/collars and synthesized feet differ a little from SMPL's own
+    assert np.abs(reversed_take[:, ric] - from_smpl[:, ric]).mean() > 3 * error

@@ -72,7 +72,7 @@ def _nan_motion():
         ([joints_message(np.zeros((30, 21, 3), np.float32), "smpl22", 20.0)],
          "motions[0].joints.joints.shape: expected (T, 22, 3) for skeleton smpl22, got [30, 21, 3]"),
         ([joints_message(np.zeros((30, 22, 3), np.float32), "mixamo", 20.0)],
-         "motions[0].joints.skeleton: unknown skeleton 'mixamo'; known: smpl22, kit21"),
+         "motions[0].joints.skeleton: unknown skeleton 'mixamo'; known: smpl22, kit21, h36m17"),
         ([common_pb2.Motion(features=common_pb2.FeatureMotion(
             features=common_pb2.FloatTensor(shape=[30, 263], data=b"\0" * 12)))],
          "motions[0].features.data: holds 12 bytes, shape [30, 263] needs 31560 (little-endian float32)"),
