@@ -30,8 +30,6 @@ from typing import Any
 log = logging.getLogger("experiments.transfer")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REAL_FOLDER = REPO_ROOT.parent / "shared" / "fixtures" / "bandai-namco-1"
-REAL_PROMPTS = REPO_ROOT / "benchmarks" / "prompts" / "bandai_namco_1.json"
 
 AUGMENT = {"tempo": 0.15, "crop": 0.05, "offset": 0.3, "scale": 0.15, "noise": 0.05, "group_dropout": 0.15}
 
@@ -43,33 +41,6 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "motpp-fixed": ("cpu-motpp", {"latent": {"noise_scale": 0.1}}, {"augment": AUGMENT}),
     "motpp-asis": ("cpu-motpp", {}, {}),
 }
-
-
-def _scores(run_dir: Path, fresh: Path, transfer: Path | None, real: Any, prompts: dict, device: str) -> dict:
-    from motion_retrieval.evaluation.labelled import evaluate_collection
-    from motion_retrieval.evaluation.run_embedder import RunEmbedder
-    from motion_retrieval.evaluation.runner import evaluate_run
-    from motion_retrieval.stats import Normalizer
-    from motion_retrieval.training.run_dir import load_run
-    from motion_retrieval.training.sources import make_source
-
-    run = load_run(run_dir)
-    out: dict[str, Any] = {}
-    for name, corpus in (("fresh", fresh), ("transfer", transfer)):
-        if corpus is None:
-            continue
-        result = evaluate_run(run, make_source("humanml3d", "humanml3d", corpus), split="test", protocol="normal",
-                              stats="run", device=device, progress=False)
-        normal = result.protocols["normal"]
-        out[name] = {"t2m/R10": normal["t2m/R10"], "m2t/R10": normal["m2t/R10"], "t2m/R01": normal["t2m/R01"],
-                     "motions": result.motions}
-    if real is not None and real.takes:
-        for stats, embedder in (("run", RunEmbedder(run)),
-                                ("coll", RunEmbedder(run, normalizer=Normalizer.fit(real.features())))):
-            r = evaluate_collection(embedder, real, prompts)
-            out[f"real/{stats}"] = {k: r[k] for k in ("zero_shot/accuracy", "zero_shot/balanced_accuracy",
-                                                      "t2m/mAP", "t2m/P@10", "side/accuracy")}
-    return out
 
 
 def _table(results: dict[str, list[dict]]) -> str:
@@ -94,21 +65,8 @@ def _table(results: dict[str, list[dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_real(folder: Path = REAL_FOLDER, prompts: Path = REAL_PROMPTS):
-    """The real labelled collection (None when the fixtures are absent) and its prompts."""
-    from motion_retrieval.evaluation.labelled import read_collection, read_labels, read_prompts
-
-    if not (folder / "labels.tsv").is_file():
-        log.warning("%s: no labelled real takes; the real-mocap columns stay empty", folder)
-        return None, {}
-    collection = read_collection(folder, read_labels(folder / "labels.tsv"), min_takes=5)
-    if collection.skipped:
-        log.warning("%d real take(s) did not import, e.g. %s", len(collection.skipped), collection.skipped[0])
-    return collection, read_prompts(prompts)
-
-
 def run(args: argparse.Namespace) -> dict:
-    from experiments.default_model import corpus
+    from experiments.common import corpus, load_real, score_run
     from motion_retrieval.models.config import scale_cccl_schedule
     from motion_retrieval.training.config import resolve_config_spec
     from motion_retrieval.training.sources import make_source
@@ -141,7 +99,7 @@ def run(args: argparse.Namespace) -> dict:
             started = time.perf_counter()
             train_run(run_dir, sources, model, train, text_cache=work / "token_states.pt",
                       progress=not args.quiet)
-            scores = _scores(run_dir, fresh, transfer, real, prompts, args.device or "cpu")
+            scores = score_run(run_dir, fresh, transfer, real, prompts, args.device or "cpu")
             scores["train_seconds"] = time.perf_counter() - started
             results.setdefault(name, []).append(scores)
             log.info("%s seed %d: %s", name, seed_index, json.dumps(scores))
