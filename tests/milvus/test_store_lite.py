@@ -221,3 +221,36 @@ def test_a_reader_failing_in_an_unplanned_way_fails_only_its_path(store, embedde
     assert reasons == {"memory": "unreadable (MemoryError: Unable to allocate 8.00 TiB for an array)",
                        "pickle": "unreadable (ValueError: Object arrays cannot be loaded when allow_pickle=False)",
                        "fps": "unreadable (TypeError: could not convert string to float: 'twenty')"}
+
+
+def test_previews_read_only_files_the_plugin_ingested(store, embedder, corpus_dir, tmp_path):
+    """A stored source is only a string (a gRPC client chooses it): previews open a file only for rows that
+    ingest_paths read from it, and only if it is still a regular motion file."""
+    import os
+    from types import SimpleNamespace
+
+    from milvus_plugin.ingest import FILE_ORIGIN, ingest_records
+    from milvus_plugin.previews import preview_source
+    from motion_retrieval.data.record import Caption, MotionRecord
+
+    ingest([corpus_dir / "walk_a.npy"], store, embedder)
+    secret = corpus_dir / "run_a.npy"  # a real motion file, but this row did not come from reading it
+    record = MotionRecord(id="claimed", dataset="grpc", fps=20.0, features=motion_features(1, 30, 7), joints=None,
+                          captions=[Caption("a man runs fast")], source=str(secret))
+    ingest_records([record], store, embedder)
+    search = MotionSearch(store, embedder)
+    claimed = [h for h in search.text_to_motions("runs", top_k=5) if h.name == "claimed"]
+    with pytest.raises(MotionDataError, match="no hit could be previewed: #1 .*not ingested from a file by this "
+                                              "plugin"):
+        search.render_previews(claimed, tmp_path / "claimed.png")
+    assert not (tmp_path / "claimed.png").exists()
+    walk = [h for h in search.text_to_motions("walks", top_k=5) if h.name == "walk_a"]
+    assert search.render_previews(walk, tmp_path / "walk.png").stat().st_size > 1000
+
+    fifo = tmp_path / "pipe.npy"
+    os.mkfifo(fifo)
+    for source, reason in [(str(fifo), "not a regular file"), ("relative/walk.npy", "not an absolute path"),
+                           ("/etc/passwd", "not an absolute path of a motion file"),
+                           (str(tmp_path / "gone.npy"), "cannot be read")]:
+        with pytest.raises(MotionDataError, match=reason):
+            preview_source(SimpleNamespace(id="x", source=source), FILE_ORIGIN + "0" * 32)
