@@ -28,6 +28,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,6 +147,7 @@ class LocalTriton:
         num_threads: int | None = None,
         stop_timeout: float = 15.0,
         log_path: str | os.PathLike | None = None,
+        mirror_hook: Callable[[Path], None] | None = None,
     ):
         self.repo = Path(repo)
         self.info = read_repository_info(self.repo)
@@ -153,6 +155,7 @@ class LocalTriton:
         self.num_threads = num_threads
         self.stop_timeout = stop_timeout
         self._log_path = Path(log_path) if log_path is not None else None  # None: a file in the temporary folder
+        self._mirror_hook = mirror_hook  # called with the mirror repository before the server starts (benchmarks)
         self._process: subprocess.Popen | None = None
         self._workdir: Path | None = None
         self._log_file = None
@@ -164,6 +167,8 @@ class LocalTriton:
         install = find_tritonserver()
         self._workdir = Path(tempfile.mkdtemp(prefix="motion-retrieval-triton-"))
         mirror = write_python_mirror(self.repo, self._workdir / "models", self.num_threads)
+        if self._mirror_hook is not None:
+            self._mirror_hook(mirror)
         backends = build_backend_dir(install, self._workdir / "backends")
         self.grpc_port = self.grpc_port or free_port()
         self.http_port = self.http_port or free_port()
