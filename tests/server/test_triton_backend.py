@@ -143,3 +143,32 @@ def test_ingest_asks_triton_for_the_model_before_every_write(start_server, trito
             assert client.collection_stats()["motion_rows"] == 2
         finally:
             upgraded.stop()
+
+
+def test_the_channel_retries_unavailable_and_balances_dns_targets():
+    import json
+
+    from server.backends.triton import channel_args, service_config
+
+    plain = service_config("triton:8001", attempts=3)
+    policy = plain["methodConfig"][0]
+    assert policy["name"] == [{"service": "inference.GRPCInferenceService"}]
+    assert policy["retryPolicy"]["maxAttempts"] == 3 and policy["retryPolicy"]["retryableStatusCodes"] == [
+        "UNAVAILABLE"]
+    assert "loadBalancingConfig" not in plain  # one address: pick_first
+    balanced = service_config("dns:///triton.ns.svc.cluster.local:8001", attempts=3)
+    assert balanced["loadBalancingConfig"] == [{"round_robin": {}}]
+    assert "methodConfig" not in service_config("triton:8001", attempts=1)
+    args = dict(channel_args("dns:///triton:8001", 3))
+    assert args["grpc.enable_retries"] == 1 and json.loads(args["grpc.service_config"]) == service_config(
+        "dns:///triton:8001", 3)
+
+
+def test_a_dns_target_with_round_robin_serves(start_server, triton, embedder):
+    """Contract 4: --triton-url dns:///HOST:PORT (what the chart passes for its headless Service) resolves HOST and
+    balances with round_robin; here HOST is localhost."""
+    _running(triton)
+    server = start_server(backend="triton", triton_url=f"dns:///localhost:{triton.grpc_port}")
+    _wait_health(server.target, health_pb2.HealthCheckResponse.SERVING)
+    with MotionRetrievalClient(server.target) as client:
+        np.testing.assert_allclose(client.embed_texts(CAPTIONS), embedder.embed_texts(CAPTIONS), atol=1e-5)
