@@ -55,39 +55,51 @@ def hit_joints(hit, content_hash: str) -> tuple[np.ndarray, float]:
     return joints[first:max(last, first + 1)], fps  # (T, J, 3)
 
 
+def hit_title(rank: int, hit) -> str:
+    caption = hit.captions[0] if hit.captions else ""
+    return f"#{rank}  {hit.score:.3f}  {hit.name or hit.id}  {hit.start_s:.1f}-{hit.end_s:.1f} s  {caption}"[:120]
+
+
 def render_hits(hits: Sequence, out_path: Path, store, num_frames: int = 6) -> Path:
     """Strips of ``hits`` (SearchHit-like: id, source, start_s, end_s, score, name, captions) read back from their
     files (:func:`preview_source` decides which may be read), stacked into ``out_path``."""
+    if not hits:
+        raise MotionDataError(out_path, "no hits to preview")
+    hashes = {row["id"]: row.get("content_hash", "") for row in store.get_motions([h.id for h in hits])}
+    strips, refused = [], []
+    for rank, hit in enumerate(hits, start=1):
+        try:
+            joints, fps = hit_joints(hit, hashes.get(hit.id) or "")
+        except (MotionDataError, OSError) as exc:
+            log.warning("no preview for hit %d: %s", rank, exc)
+            refused.append(f"#{rank} {exc}")
+            continue
+        strips.append((joints, fps, hit_title(rank, hit)))
+    if not strips:
+        raise MotionDataError(out_path, "no hit could be previewed: " + "; ".join(refused))
+    return render_strips(strips, out_path, num_frames)
+
+
+def render_strips(strips: Sequence[tuple[np.ndarray, float, str]], out_path: Path, num_frames: int = 6) -> Path:
+    """One stick-figure strip per (joints (T, J, 3), fps, title), stacked top first into the PNG ``out_path``."""
     from PIL import Image
 
     from motion_retrieval.render import render_strip
 
-    if not hits:
-        raise MotionDataError(out_path, "no hits to preview")
-    hashes = {row["id"]: row.get("content_hash", "") for row in store.get_motions([h.id for h in hits])}
-    strips: list[Image.Image] = []
-    refused: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="mr-preview-") as tmp:
-        for rank, hit in enumerate(hits, start=1):
-            try:
-                joints, fps = hit_joints(hit, hashes.get(hit.id) or "")
-            except (MotionDataError, OSError) as exc:
-                log.warning("no preview for hit %d: %s", rank, exc)
-                refused.append(f"#{rank} {exc}")
-                continue
-            caption = hit.captions[0] if hit.captions else ""
-            title = f"#{rank}  {hit.score:.3f}  {hit.name or hit.id}  {hit.start_s:.1f}-{hit.end_s:.1f} s  {caption}"
-            path = render_strip(joints, Path(tmp) / f"{rank}.png", title=title[:120], num_frames=num_frames, fps=fps)
-            with Image.open(path) as image:
-                strips.append(image.convert("RGB"))
     if not strips:
-        raise MotionDataError(out_path, "no hit could be previewed: " + "; ".join(refused))
-    width = max(s.width for s in strips)
-    sheet = Image.new("RGB", (width, sum(s.height for s in strips)), "white")
+        raise MotionDataError(out_path, "nothing to render")
+    images: list[Image.Image] = []
+    with tempfile.TemporaryDirectory(prefix="mr-preview-") as tmp:
+        for index, (joints, fps, title) in enumerate(strips):
+            path = render_strip(joints, Path(tmp) / f"{index}.png", title=title, num_frames=num_frames, fps=fps)
+            with Image.open(path) as image:
+                images.append(image.convert("RGB"))
+    width = max(s.width for s in images)
+    sheet = Image.new("RGB", (width, sum(s.height for s in images)), "white")
     top = 0
-    for strip in strips:
-        sheet.paste(strip, (0, top))
-        top += strip.height
+    for image in images:
+        sheet.paste(image, (0, top))
+        top += image.height
     out_path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out_path)
     return out_path

@@ -179,16 +179,31 @@ def demo_records(corpus: Path, include_real_bvh: bool) -> tuple[list, list[str]]
     return records, [str(e) for e in errors]
 
 
-def _hit_objects(hits: list[dict]):
+def _hit_strips(hits: list[dict], records) -> list:
+    """(joints, fps, title) of each hit, from the records the demo itself sent (the service keeps only vectors; it
+    never opens a source path a client named)."""
+    from milvus_plugin.previews import hit_title
     from milvus_plugin.search import SearchHit
+    from motion_retrieval.features import FPS, features_to_joints
 
-    return [SearchHit(id=h["id"], score=h["score"], dataset=h["dataset"], source=h["source"], start_s=h["start"],
-                      end_s=h["end"], duration_s=h["duration"], captions=h["captions"], tags=h["tags"],
-                      name=h["name"], fps=h["fps"], num_frames=h["num_frames"]) for h in hits]
+    by_source = {(r.source, r.id): r for r in records}
+    strips = []
+    for rank, h in enumerate(hits, start=1):
+        hit = SearchHit(id=h["id"], score=h["score"], dataset=h["dataset"], source=h["source"], start_s=h["start"],
+                        end_s=h["end"], duration_s=h["duration"], captions=h["captions"], tags=h["tags"],
+                        name=h["name"], fps=h["fps"], num_frames=h["num_frames"])
+        record = by_source.get((hit.source, hit.name.split("@")[0]))
+        if record is None or record.features is None:
+            continue
+        first = max(0, int(round((hit.start_s - record.start) * FPS)))
+        last = int(round((hit.end_s - record.start) * FPS)) + 1
+        joints = features_to_joints(record.features[first:max(last, first + 2)])  # (T, 22, 3)
+        strips.append((joints, FPS, hit_title(rank, hit)))
+    return strips
 
 
 def run_demo(config: DemoConfig) -> DemoReport:
-    from milvus_plugin.previews import render_hits
+    from milvus_plugin.previews import render_strips
     from motion_retrieval.export.triton_local import LocalTriton
     from server.client import MotionRetrievalClient
 
@@ -234,9 +249,10 @@ def run_demo(config: DemoConfig) -> DemoReport:
                                               "hits": hits})
             lap("queries")
         first = report.text_to_motion[0]["hits"][:3] if report.text_to_motion else []
-        if first:
+        strips = _hit_strips(first, records) if first else []
+        if strips:
             picture = config.out_dir / "top_hits.png"
-            render_hits(_hit_objects(first), picture)
+            render_strips(strips, picture)
             report.picture = str(picture)
             lap("picture")
     finally:
