@@ -147,3 +147,19 @@ def test_h36m17_joints_are_embedded_through_the_core_joint_map(client, embedder,
     error = np.abs(from_h36m[:, ric] - from_smpl[:, ric]).mean()
     assert error < 0.05  # metres: interpolated spine/collars and synthesized feet differ a little from SMPL's own
     assert np.abs(reversed_take[:, ric] - from_smpl[:, ric]).mean() > 3 * error
+
+
+def test_a_model_file_swapped_under_the_same_id_stops_the_service_at_start_up(start_server, tiny_repo, other_repo,
+                                                                              tmp_path):
+    """Issue 11 item 8: another model's motion tower copied over model.pt (same motion_retrieval.json, so the same
+    model id) is refused when the service loads it, with an error that names the file and what to do."""
+    import shutil
+
+    from motion_retrieval.errors import ConfigError
+
+    swapped = tmp_path / "swapped"
+    shutil.copytree(tiny_repo, swapped)
+    shutil.copyfile(other_repo / "motion_encoder" / "1" / "model.pt", swapped / "motion_encoder" / "1" / "model.pt")
+    with pytest.raises(ConfigError, match=r"motion_encoder/1/model.pt: its weights do not match model mr-\w+ .*"
+                                          r"replaced or changed after export"):
+        start_server(model_repository=swapped)
