@@ -1,5 +1,6 @@
 """Python client of the service. It also satisfies the Embedder protocol (model_id, dim, embed_texts,
 embed_motions), so milvus_plugin can ingest and search through a running service instead of an in-process model.
+It needs only ``pip install 'motion-retrieval[client]'`` (grpcio, protobuf, numpy): no torch, no tokenizer.
 
     with MotionRetrievalClient("localhost:50051") as client:
         vectors = client.embed_texts(["a person walks forward"])   # (1, 256) float32, unit norm

@@ -11,6 +11,7 @@ tokenizer.py   captions -> fixed-length INPUT_IDS / ATTENTION_MASK with the repo
 motions.py     motion checks and preprocessing: validate once, bound frames at 20 fps, pad/resample to the served
                tensors, joints -> features (the core's pipeline, imported lazily where joints arrive)
 inputs.py      InputError (field + problem) and the checks of texts, batches, ids and embeddings
+embedding.py   the Embedder protocol (model_id, dim, embed_texts, embed_motions)
 ```
 This package imports nothing from its submodules: import the one you need.
 """
