@@ -13,7 +13,8 @@ mirror-image poses (rotations about Y and Z are negated on the right side).
 - ``*_elbow``, ``*_knee``: flexion; ``*_hip_flex`` thigh forward, ``*_hip_abd`` thigh sideways;
 - ``*_ankle``: plantar flexion (toes down); ``spine_pitch`` bends forward, ``spine_roll`` bends to the left,
   ``spine_yaw`` twists the chest to the left; ``root_pitch`` tilts the whole body forward about the pelvis,
-  ``root_roll`` to the left, ``root_yaw`` turns the pelvis (and all above it) to the left of the heading;
+  ``root_roll`` to the left, ``root_yaw`` turns the pelvis (and all above it) to the left of the heading; pelvis
+  roll and yaw leave the legs hanging plumb along the heading (pelvic tilt and rotation in gait);
 - ``*_collar_elev`` raises the shoulder girdle (a shrug), ``*_collar_prot`` moves it forward. The arm keeps its
   orientation (the shoulder DOFs are relative to the trunk), only the shoulder joint moves. KIT-ML's MMM skeleton
   has no collar joints: there these two DOFs do nothing.
@@ -245,6 +246,7 @@ class BodyRig:
         # A collar's rotation is undone on its child so that the arm DOFs stay relative to the trunk.
         self.collar_children = [(j, c) for j, r in enumerate(self.roles) if r.actuator.endswith("_collar")
                                 for c in range(len(self.roles)) if self.parents[c] == j]
+        self.hip_joints = [j for j, r in enumerate(self.roles) if r.actuator.endswith("_hip")]
         self.foot_joints = {
             "l": [skeleton.joint_index(n) for n in _FOOT_NAMES[skeleton.name][0]],
             "r": [skeleton.joint_index(n) for n in _FOOT_NAMES[skeleton.name][1]],
@@ -328,6 +330,14 @@ class BodyRig:
             quats[:, idx] = qmul(swing, quats[:, idx])
         for collar, child in self.collar_children:
             quats[:, child] = qmul(qinv(quats[:, collar]), quats[:, child])
+        if self.hip_joints:
+            # The pelvis's yaw and roll are the pelvis's alone: the legs keep the heading and hang plumb (a real hip
+            # rotates and adducts to keep the planted foot still), only its pitch tips them with the body.
+            root = 0
+            pitch_only = euler_to_quaternion(np.stack([zero, d["root_pitch"], zero], -1), "YXZ")  # (T, 4)
+            keep = qmul(qinv(quats[:, root]), pitch_only)[:, None]  # (T, 1, 4)
+            quats[:, self.hip_joints] = qmul(np.broadcast_to(keep, quats[:, self.hip_joints].shape),
+                                             quats[:, self.hip_joints])
         return quats
 
     def pose_local(self, dofs: np.ndarray) -> np.ndarray:

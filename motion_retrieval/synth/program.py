@@ -142,11 +142,61 @@ class Program:
         return Program(self.fps, dofs, channels)
 
 
+def _lock_stance_foot(program: Program, rig: BodyRig, body: np.ndarray, cos: np.ndarray, sin: np.ndarray,
+                      velocity: np.ndarray) -> np.ndarray:
+    """Travel velocity (T, 2) re-timed so the stance foot does not slide while the body travels.
+
+    In locomotion (``anchor`` < 1, on the ground) the speed along the programmed direction follows the lower foot:
+    the body moves by as much as that foot moves back relative to it. Each stretch of locomotion is rescaled to
+    cover exactly the programmed distance, so speeds, step counts and directions stay what the program (and its
+    caption) says; only the within-step timing changes. Flight phases and standing keep the programmed velocity.
+    """
+    T = body.shape[0]
+    weight = np.clip(1.0 - program["anchor"], 0.0, 1.0) * (program["flight"] <= 1e-6)  # (T,)
+    speed = np.linalg.norm(velocity, axis=-1)  # (T,)
+    if T < 3 or not (weight[:-1] * (speed[:-1] > 1e-6)).any():
+        return velocity
+    feet = {s: body[:, rig.foot_joints[s]] for s in "lr"}  # (T, F, 3) each
+    low = {s: feet[s][..., 1].min(axis=1) for s in "lr"}
+    stance = np.where(low["l"] <= low["r"], 0, 1)  # (T,) 0 left foot down, 1 right
+    foot = np.where(stance[:, None] == 0, feet["l"].mean(1)[:, [0, 2]], feet["r"].mean(1)[:, [0, 2]])  # (T, 2)
+    nxt = np.where(stance[:-1, None] == 0, feet["l"][1:].mean(1)[:, [0, 2]], feet["r"][1:].mean(1)[:, [0, 2]])
+
+    def world(xz: np.ndarray, c: np.ndarray, s: np.ndarray) -> np.ndarray:
+        return np.stack([c * xz[:, 0] + s * xz[:, 1], -s * xz[:, 0] + c * xz[:, 1]], -1)
+
+    # Keep the stance foot fixed: root(t+1) = root(t) + R(t) foot(t) - R(t+1) foot(t+1), same foot at both frames.
+    lock = (world(foot[:-1], cos[:-1], sin[:-1]) - world(nxt, cos[1:], sin[1:])) * program.fps  # (T-1, 2)
+    direction = velocity[:-1] / np.maximum(speed[:-1, None], 1e-9)
+    along = np.maximum(0.0, (lock * direction).sum(-1))  # (T-1,) foot-locked speed along the programmed path
+    w = weight[:-1] * (speed[:-1] > 1e-6)
+    out = velocity.copy()
+    moving = np.concatenate([[False], w > 0, [False]])
+    starts = np.flatnonzero(~moving[:-1] & moving[1:])
+    ends = np.flatnonzero(moving[:-1] & ~moving[1:])
+    for a, b in zip(starts, ends):  # each stretch of locomotion: frames a..b-1
+        seg = slice(a, b)
+        wanted, locked = (w[seg] * speed[seg]).sum(), (w[seg] * along[seg]).sum()
+        if locked < 1e-6:
+            continue
+        # Follow the foot, but softly within about +-30 % of the programmed speed and smoothed: people do not stop
+        # dead mid-stride, and a gait whose legs and travel disagree (side steps) must not jerk.
+        ratio = along[seg] * (wanted / locked) / np.maximum(speed[seg], 1e-9)
+        ratio = np.exp(0.45 * np.tanh(np.log(np.maximum(ratio, 0.2)) / 0.45))  # softly within [0.64, 1.57]
+        k = max(1, int(round(0.1 * program.fps)) | 1)
+        ratio = np.convolve(np.pad(ratio, k // 2, mode="edge"), np.ones(k) / k, mode="valid")
+        new_speed = speed[seg] * (1.0 + w[seg] * (ratio - 1.0))
+        new_speed *= speed[seg].sum() / max(new_speed.sum(), 1e-9)  # the stretch covers the programmed distance
+        out[seg] = direction[seg] * new_speed[:, None]
+    return out
+
+
 def render(program: Program, rig: BodyRig, yaw0: float = 0.0) -> np.ndarray:
     """World joint positions in metres, (T, J, 3): Y up, starting at the origin facing +Z rotated by ``yaw0``.
 
     The floor contact is solved per frame: the body is lowered until its lowest joint (minus that joint's
     clearance: ankles and toes sit a few centimetres above the ground) touches ``floor``, then ``flight`` lifts it.
+    In locomotion the travel speed follows the stance foot so that it does not slide (``_lock_stance_foot``).
     """
     fps = program.fps
     local = rig.pose_local(program.dofs)  # (T, J, 3), pelvis at the origin
@@ -164,9 +214,10 @@ def render(program: Program, rig: BodyRig, yaw0: float = 0.0) -> np.ndarray:
     cos, sin = np.cos(yaw), np.sin(yaw)
     v_side, v_fwd = program["v_side"], program["v_fwd"]
     velocity = np.stack([cos * v_side + sin * v_fwd, -sin * v_side + cos * v_fwd], -1)  # (T, 2) world x, z
+    body = local + correction[:, None, :]  # (T, J, 3)
+    velocity = _lock_stance_foot(program, rig, body, cos, sin, velocity)
     root_xz = np.concatenate([np.zeros((1, 2)), np.cumsum(velocity[:-1], axis=0) / fps])  # (T, 2)
 
-    body = local + correction[:, None, :]  # (T, J, 3)
     world = np.empty_like(body)
     world[..., 0] = cos[:, None] * body[..., 0] + sin[:, None] * body[..., 2] + root_xz[:, None, 0]
     world[..., 2] = -sin[:, None] * body[..., 0] + cos[:, None] * body[..., 2] + root_xz[:, None, 1]

@@ -168,3 +168,20 @@ def test_secondary_motion_is_a_no_op_at_scale_zero_and_changes_every_dof_group_o
         assert moved[DOF_INDEX[name]] > 0.005, name
     for name in ("root_pitch", "root_roll", "root_yaw"):
         assert moved[DOF_INDEX[name]] == 0.0, name  # never the root: the feet stay where the action put them
+
+
+@pytest.mark.parametrize("dialect", ("humanml3d", "kitml"))
+def test_the_stance_foot_barely_slides_in_walking(synth, dialect):
+    """Travel follows the planted foot: its horizontal speed is a small fraction of the body's (real mocap: ~0)."""
+    for family, params, limit in (("walk", {"speed": "normal", "steps": 8, "form": "swing"}, 0.25),
+                                  ("walk_backward", {"speed": "normal", "steps": 5}, 0.8)):
+        ratios = []
+        for seed in range(3):
+            clip = synth.make_clip([(family, params)], dialect, seed, style="neutral")
+            j = synth.metres(clip)
+            pelvis = np.linalg.norm(np.diff(j[:, 0, [0, 2]], axis=0), axis=-1)
+            feet = [synth.body_joint(clip, part, side) for part in ("ankle", "toe") for side in ("left", "right")]
+            foot = np.linalg.norm(np.diff(j[:, feet][:, :, [0, 2]], axis=0), axis=-1).min(axis=1)
+            moving = pelvis > 0.5 * pelvis.max()
+            ratios.append(foot[moving].mean() / pelvis[moving].mean())
+        assert np.mean(ratios) < limit, (family, ratios)

@@ -218,8 +218,10 @@ def gait(p: Program, phase: np.ndarray, env: np.ndarray, ctx: ActionContext, sha
     bounce = st.bounce
     for side, shift in (("l", 0.0), ("r", np.pi)):
         ph = phase + shift
-        swing = np.maximum(0.0, direction * np.cos(ph)) ** 1.5  # (T,) 1 mid-swing, 0 in stance
-        stance = np.maximum(0.0, -direction * np.cos(ph)) ** 2  # (T,) 1 mid-stance
+        # The swing leg travels the way the body goes (forward, or backward when walking backwards): it is in the
+        # air while its hip angle moves in the direction of travel, i.e. while cos(ph) > 0 in both cases.
+        swing = np.maximum(0.0, np.cos(ph)) ** 1.5  # (T,) 1 mid-swing, 0 in stance
+        stance = np.maximum(0.0, -np.cos(ph)) ** 2  # (T,) 1 mid-stance
         p.add(f"{side}_hip_flex", env * (direction * shape.hip * np.sin(ph) + 0.25 * shape.hip * swing))
         p.add(f"{side}_knee", env * (shape.knee * swing + 0.08 + 0.12 * bounce * stance))
         p.add(f"{side}_ankle", env * shape.ankle * (np.sin(ph - 0.6 * direction) * 0.5 * bounce - 0.3 * swing))
