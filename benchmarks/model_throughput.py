@@ -101,7 +101,7 @@ def inference_throughput(preset: str, device: torch.device, repeats: int, with_l
         seconds = _timed(lambda s=states, k=text_mask: model.embed_text(s, k), device, repeats)
         out[f"texts_per_s@{batch_size}(head)"] = batch_size / seconds
     if with_lm:
-        from motion_retrieval.training.text import shared_backbone
+        from motion_retrieval.models.text_backbone import shared_backbone
 
         backbone = shared_backbone(config.text.backbone).to(device)
         for batch_size in (1, 64):

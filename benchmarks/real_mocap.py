@@ -71,7 +71,7 @@ def run_benchmark(args: argparse.Namespace) -> dict:
         model = str(args.model_repository)
     else:
         from motion_retrieval.evaluation.run_embedder import RunEmbedder
-        from motion_retrieval.training.run_dir import load_run
+        from motion_retrieval.run_dir import load_run
 
         run = load_run(args.run)
         model = str(run.path)

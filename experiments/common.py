@@ -62,12 +62,12 @@ def score_run(run_dir: Path, fresh: Path | None, transfer: Path | None, real: An
     scored with the run's statistics (``real/run``, what the exported model does) and with the collection's own
     (``real/coll``, per-collection calibration).
     """
+    from motion_retrieval.data.sources import make_source
     from motion_retrieval.evaluation.labelled import evaluate_collection
     from motion_retrieval.evaluation.run_embedder import RunEmbedder
     from motion_retrieval.evaluation.runner import evaluate_run
+    from motion_retrieval.run_dir import load_run
     from motion_retrieval.stats import Normalizer
-    from motion_retrieval.training.run_dir import load_run
-    from motion_retrieval.training.sources import make_source
 
     run = load_run(run_dir)
     out: dict[str, Any] = {}

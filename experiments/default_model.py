@@ -58,7 +58,7 @@ def check_targets(scores: dict) -> list[dict]:
 
 def ship(work_run: Path, out: Path) -> Path:
     """Copy a finished run into the shipped layout: float16 towers, stats, config, curves; no checkpoint."""
-    from motion_retrieval.training.run_dir import CURVES_FILE, METRICS_FILE, load_run, save_run
+    from motion_retrieval.run_dir import CURVES_FILE, METRICS_FILE, load_run, save_run
 
     loaded = load_run(work_run)
     if out.exists():
@@ -73,10 +73,10 @@ def ship(work_run: Path, out: Path) -> Path:
 
 def run(args: argparse.Namespace) -> dict:
     from experiments.common import corpus, load_real, score_run
+    from motion_retrieval.data.sources import make_source
     from motion_retrieval.models.config import scale_cccl_schedule
+    from motion_retrieval.run_dir import default_run_dir
     from motion_retrieval.training.config import resolve_config_spec
-    from motion_retrieval.training.run_dir import default_run_dir
-    from motion_retrieval.training.sources import make_source
     from motion_retrieval.training.trainer import train_run
 
     work = Path(args.work)

@@ -75,20 +75,20 @@ def _corpora(work: Path, quick: bool) -> dict[str, Path]:
 
 
 def run(args: argparse.Namespace) -> dict:
+    from motion_retrieval.data.sources import parse_data_arg
     from motion_retrieval.evaluation.protocols import average_protocols
     from motion_retrieval.evaluation.report import markdown_table
     from motion_retrieval.evaluation.runner import evaluate_run
     from motion_retrieval.models.config import scale_cccl_schedule
+    from motion_retrieval.run_dir import load_run
     from motion_retrieval.training.config import resolve_config_spec
-    from motion_retrieval.training.run_dir import load_run
-    from motion_retrieval.training.sources import parse_data_arg
     from motion_retrieval.training.trainer import train_run
 
     work = Path(args.work)
     if args.data:
         sources = {s.name: s for s in (parse_data_arg(text) for text in args.data)}
     else:
-        from motion_retrieval.training.sources import make_source
+        from motion_retrieval.data.sources import make_source
 
         sources = {name: make_source(name, name, path) for name, path in _corpora(work, args.quick).items()}
     preset = "tiny" if args.quick else args.preset

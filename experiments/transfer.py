@@ -67,9 +67,9 @@ def _table(results: dict[str, list[dict]]) -> str:
 
 def run(args: argparse.Namespace) -> dict:
     from experiments.common import corpus, load_real, score_run
+    from motion_retrieval.data.sources import make_source
     from motion_retrieval.models.config import scale_cccl_schedule
     from motion_retrieval.training.config import resolve_config_spec
-    from motion_retrieval.training.sources import make_source
     from motion_retrieval.training.trainer import train_run
 
     work = Path(args.work)

@@ -100,7 +100,7 @@ def _run_fingerprint(run_dir: Path) -> str:
 def ensure_export(config: DemoConfig) -> str:
     """Export the run into the model repository unless the repository already holds this very run."""
     from motion_retrieval.export.repository import export_run, read_repository_info
-    from motion_retrieval.training.run_dir import default_run_dir
+    from motion_retrieval.run_dir import default_run_dir
 
     run_dir = Path(config.run_dir or default_run_dir())
     if not (run_dir / "config.json").is_file():

@@ -77,8 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from motion_retrieval.cli import print_json
+    from motion_retrieval.data.sources import parse_data_arg
     from motion_retrieval.training.config import resolve_config_spec
-    from motion_retrieval.training.sources import parse_data_arg
     from motion_retrieval.training.trainer import train_run
 
     sources = [parse_data_arg(text) for text in args.data]
@@ -115,10 +115,10 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from motion_retrieval.cli import print_json
+    from motion_retrieval.data.sources import parse_data_arg
     from motion_retrieval.evaluation.report import markdown_table, write_json
     from motion_retrieval.evaluation.runner import evaluate_run
-    from motion_retrieval.training.run_dir import default_run_dir, load_run
-    from motion_retrieval.training.sources import parse_data_arg
+    from motion_retrieval.run_dir import default_run_dir, load_run
 
     source = parse_data_arg(args.data)
     run_dir = Path(args.run) if args.run else default_run_dir()

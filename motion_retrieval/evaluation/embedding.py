@@ -14,12 +14,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from motion_retrieval.data.batching import CaptionedMotions, Collator, to_device
 from motion_retrieval.data.record import MotionRecord
 from motion_retrieval.evaluation.protocols import evaluate_protocols, ndcg_relevance, strip_subject
 from motion_retrieval.models.retrieval import RetrievalModel
 from motion_retrieval.models.text_backbone import TokenStateCache
 from motion_retrieval.stats import Normalizer
-from motion_retrieval.training.batching import CaptionedMotions, Collator, to_device
 
 log = logging.getLogger(__name__)
 

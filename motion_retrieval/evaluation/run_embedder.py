@@ -12,10 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from motion_retrieval.models.text_backbone import shared_backbone
 from motion_retrieval.models.tokens import fit_to_max_frames
+from motion_retrieval.run_dir import LoadedRun
 from motion_retrieval.stats import Normalizer
-from motion_retrieval.training.run_dir import LoadedRun
-from motion_retrieval.training.text import shared_backbone
 
 
 class RunEmbedder:

@@ -21,15 +21,14 @@ from typing import Any
 
 import torch
 
+from motion_retrieval.data.batching import fit_normalizers
+from motion_retrieval.data.sources import DataSource, has_split, read_nsim_keys, read_records
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.evaluation.embedding import embed_set, evaluate_embedded, evaluation_set
 from motion_retrieval.evaluation.protocols import GUO_BATCH_SIZE, resolve_protocols
-from motion_retrieval.models.text_backbone import TokenStateCache
+from motion_retrieval.models.text_backbone import TokenStateCache, precompute_captions, shared_backbone
+from motion_retrieval.run_dir import LoadedRun
 from motion_retrieval.stats import Normalizer
-from motion_retrieval.training.batching import fit_normalizers
-from motion_retrieval.training.run_dir import LoadedRun
-from motion_retrieval.training.sources import DataSource, has_split, read_nsim_keys, read_records
-from motion_retrieval.training.text import precompute_captions, shared_backbone
 
 log = logging.getLogger(__name__)
 

@@ -319,7 +319,7 @@ def export_run(
     Refuses (ConfigError) a run that cannot be loaded (missing or mismatched tensors), holds NaN weights, or whose
     TorchScript towers differ from eager; nothing is written in those cases.
     """
-    from motion_retrieval.training.run_dir import default_run_dir, load_run
+    from motion_retrieval.run_dir import default_run_dir, load_run
 
     run_dir = Path(run_dir) if run_dir is not None else Path(default_run_dir())
     bar = Progress(enabled=progress, total=6)

@@ -8,6 +8,7 @@ outputs are cached (``TokenStateCache``) so that training computes each caption'
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -272,3 +273,29 @@ class TokenStateCache:
         """Save to the cache's own path if anything was added since the last save."""
         if self.path is not None and self._dirty:
             self.save(self.path)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# One frozen backbone per process, and the caption pre-computation every run starts with
+# ---------------------------------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=2)
+def shared_backbone(name: str) -> TextBackbone:
+    """The frozen backbone ``name`` (a ModelConfig ``text.backbone``), loaded on first use."""
+    log.info("loading frozen text backbone %s", name)
+    return TextBackbone(name)
+
+
+def precompute_captions(cache: TokenStateCache, texts: Sequence[str], batch_size: int, progress: bool) -> int:
+    """Frozen-LM token states and teacher embeddings for every caption, once; returns how many were computed."""
+    missing = [t for t in dict.fromkeys(texts) if t not in cache]
+    if not missing:
+        return 0
+    chunks = range(0, len(missing), batch_size)
+    if progress:
+        from tqdm import tqdm
+
+        chunks = tqdm(chunks, desc="caching caption token states", unit="batch")
+    for start in chunks:
+        cache.add(missing[start : start + batch_size])
+    cache.flush()
+    return len(missing)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from motion_retrieval.data.augment import AugmentConfig
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.models.config import ModelConfig, get_preset, list_presets
-from motion_retrieval.training.augment import AugmentConfig
 
 FORMAT_VERSION = 1
 
@@ -42,7 +42,7 @@ class TrainConfig:
     validate_every: int = 1  # epochs between validations [C validates every epoch]
     grad_clip_norm: float | None = None  # [C] does not clip
     text_batch_size: int = 64  # captions per batch when precomputing token states and teacher embeddings
-    augment: AugmentConfig = field(default_factory=AugmentConfig)  # domain randomisation (training.augment)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)  # domain randomisation (data.augment)
 
     def __post_init__(self) -> None:
         self.augment = AugmentConfig.from_dict(self.augment)

@@ -26,16 +26,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from motion_retrieval.data.record import MotionRecord
-from motion_retrieval.errors import ConfigError
-from motion_retrieval.evaluation.embedding import embed_set, evaluate_embedded, evaluation_set
-from motion_retrieval.models.config import ModelConfig
-from motion_retrieval.models.factory import create_model
-from motion_retrieval.models.retrieval import RetrievalModel
-from motion_retrieval.models.text_backbone import TextBackbone, TokenStateCache
-from motion_retrieval.stats import Normalizer
-from motion_retrieval.training import run_dir as rd
-from motion_retrieval.training.batching import (
+from motion_retrieval import run_dir as rd
+from motion_retrieval.data.batching import (
     CaptionedMotions,
     Collator,
     fit_normalizers,
@@ -43,9 +35,16 @@ from motion_retrieval.training.batching import (
     to_device,
     weighted_sampler,
 )
+from motion_retrieval.data.record import MotionRecord
+from motion_retrieval.data.sources import DataSource, has_split, read_records
+from motion_retrieval.errors import ConfigError
+from motion_retrieval.evaluation.embedding import embed_set, evaluate_embedded, evaluation_set
+from motion_retrieval.models.config import ModelConfig
+from motion_retrieval.models.factory import create_model
+from motion_retrieval.models.retrieval import RetrievalModel
+from motion_retrieval.models.text_backbone import TextBackbone, TokenStateCache, precompute_captions, shared_backbone
+from motion_retrieval.stats import Normalizer
 from motion_retrieval.training.config import TrainConfig
-from motion_retrieval.training.sources import DataSource, has_split, read_records
-from motion_retrieval.training.text import precompute_captions, shared_backbone
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from motion_retrieval.export.repository import export_run, read_repository_info
 from motion_retrieval.inference.embedder import TorchScriptEmbedder
 from motion_retrieval.serving.motions import pad_motions
 
-run_dir_module = pytest.importorskip("motion_retrieval.training.run_dir")
+run_dir_module = pytest.importorskip("motion_retrieval.run_dir")
 
 
 @pytest.fixture(scope="module")

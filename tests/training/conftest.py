@@ -10,11 +10,11 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from motion_retrieval.data.batching import Collator, to_device
+from motion_retrieval.data.sources import parse_data_arg
+from motion_retrieval.models.text_backbone import shared_backbone
 from motion_retrieval.synth.corpus import generate_corpus
-from motion_retrieval.training.batching import Collator, to_device
 from motion_retrieval.training.config import resolve_config_spec
-from motion_retrieval.training.sources import parse_data_arg
-from motion_retrieval.training.text import shared_backbone
 from motion_retrieval.training.trainer import Trainer, TrainResult, load_training_data, sum_losses
 
 

@@ -1,13 +1,13 @@
-"""Training-time augmentation (training/augment.py): each transform does what it says and keeps captions true."""
+"""Training-time augmentation (data/augment.py): each transform does what it says and keeps captions true."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from motion_retrieval.data.augment import GROUPS, AugmentConfig, Augmenter, change_tempo
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.features import FOOT_CONTACT, LOCAL_VEL, RIC, ROOT_LIN_VEL
-from motion_retrieval.training.augment import GROUPS, AugmentConfig, Augmenter, change_tempo
 from motion_retrieval.training.config import TrainConfig, resolve_config_spec
 
 

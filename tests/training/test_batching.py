@@ -7,11 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from motion_retrieval.data.record import Caption, MotionRecord
-from motion_retrieval.errors import MotionDataError
-from motion_retrieval.models.text_backbone import TokenStateCache
-from motion_retrieval.stats import Normalizer
-from motion_retrieval.training.batching import (
+from motion_retrieval.data.batching import (
     CaptionedMotions,
     Collator,
     fit_normalizers,
@@ -19,6 +15,10 @@ from motion_retrieval.training.batching import (
     usable_captions,
     weighted_sampler,
 )
+from motion_retrieval.data.record import Caption, MotionRecord
+from motion_retrieval.errors import MotionDataError
+from motion_retrieval.models.text_backbone import TokenStateCache
+from motion_retrieval.stats import Normalizer
 
 
 def _record(motion_id, frames, captions, dataset="humanml3d", offset=0.0):

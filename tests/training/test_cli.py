@@ -10,9 +10,9 @@ import shutil
 import pytest
 import torch
 
+from motion_retrieval import run_dir as run_dir_module
 from motion_retrieval.cli import main
 from motion_retrieval.evaluation.metrics import metric_keys
-from motion_retrieval.training import run_dir as run_dir_module
 
 
 def _json(capsys):

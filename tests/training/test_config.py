@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from motion_retrieval.data.sources import parse_data_arg
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.training.config import TRAIN_PRESETS, TrainConfig, resolve_config_spec, train_preset
-from motion_retrieval.training.sources import parse_data_arg
 
 
 def test_defaults_are_the_papers_recipe():

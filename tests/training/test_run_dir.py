@@ -10,8 +10,8 @@ import torch
 
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.models.factory import create_model
+from motion_retrieval.run_dir import default_run_dir, load_run, save_run
 from motion_retrieval.stats import Normalizer
-from motion_retrieval.training.run_dir import default_run_dir, load_run, save_run
 
 
 @pytest.fixture(scope="module")

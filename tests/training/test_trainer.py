@@ -9,12 +9,12 @@ import shutil
 import numpy as np
 import torch
 
+from motion_retrieval.data.sources import parse_data_arg
 from motion_retrieval.evaluation.embedding import embed_set
 from motion_retrieval.evaluation.metrics import metric_keys
+from motion_retrieval.run_dir import load_run
 from motion_retrieval.stats import DEFAULT_MIN_STD
 from motion_retrieval.training.config import resolve_config_spec
-from motion_retrieval.training.run_dir import load_run
-from motion_retrieval.training.sources import parse_data_arg
 from motion_retrieval.training.trainer import read_metrics, train_run
 
 

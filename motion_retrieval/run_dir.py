@@ -45,7 +45,7 @@ TOWERS = {"motion_encoder": MOTION_TOWER_FILE, "text_encoder": TEXT_TOWER_FILE}
 
 def default_run_dir() -> Path:
     """The shipped default model: ``motion_retrieval/pretrained/default`` (written by ``make default-model``)."""
-    return Path(__file__).resolve().parents[1] / "pretrained" / "default"
+    return Path(__file__).resolve().parent / "pretrained" / "default"
 
 
 @dataclass

@@ -21,13 +21,13 @@ import numpy as np
 import torch
 from torch.utils.data import ConcatDataset, Dataset, WeightedRandomSampler
 
+from motion_retrieval.data.augment import AugmentConfig, Augmenter
 from motion_retrieval.data.humanml3d import caption_frames, crop_to_caption
 from motion_retrieval.data.record import Caption, MotionRecord
 from motion_retrieval.errors import MotionDataError
 from motion_retrieval.models.text_backbone import TokenStateCache
 from motion_retrieval.models.tokens import fit_to_max_frames
 from motion_retrieval.stats import Normalizer
-from motion_retrieval.training.augment import AugmentConfig, Augmenter
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class Sample:
 class CaptionedMotions(Dataset):
     """One dataset split as (motion, caption) samples.
 
-    ``augment`` (training only): domain-randomisation transforms (``training.augment``), drawn per clip from
+    ``augment`` (training only): domain-randomisation transforms (``data.augment``), drawn per clip from
     (seed, epoch, index). ``random_caption=True`` (training): every epoch each motion draws one of its usable
     captions; the draw is a pure function of (seed, epoch, index) so runs are reproducible with any number of
     workers. ``False``
