@@ -8,7 +8,11 @@ With M, T the L2-normalised sampled motion / text latents and E the unit-norm te
   L_uni^m = 1/4 [d(S^mm, S^mt) + d(S^mm, S^tm) + d(S^mt, S^mm) + d(S^tm, S^mm)]   (L_uni^t the same with S^tt)
   L_teach = d(S^e, S^tt) + d(S^e, S^mm)
   lambda(epoch) = clip((epoch - start) / (end - start), 0, 1) with 0-based epochs (40 / 100 in the paper)
-  L_CCCL  = L_NCE + lambda (L_uni^m + L_uni^t) + (1 - lambda) L_teach
+  L_CCCL  = L_NCE + lambda (L_uni^m + L_uni^t) + max(1 - lambda, teacher_floor) L_teach
+
+``teacher_floor`` (0 in the paper) keeps some of the teacher's text-text structure after the hand-off: the text head
+then keeps the frozen language model's semantics for phrasings it never saw in training (our training captions
+are procedural, the queries users type are not).
 """
 
 from __future__ import annotations
@@ -40,10 +44,11 @@ class CCCLLoss(nn.Module):
     """``forward(motion_z, text_z, teacher, epoch) -> dict``: "loss" plus every term as a detached diagnostic."""
 
     def __init__(self, temperature: float = 0.1, start_epoch: int = 40, end_epoch: int = 100,
-                 learnable_scale: bool = True):
+                 learnable_scale: bool = True, teacher_floor: float = 0.0):
         super().__init__()
         self.start_epoch = start_epoch
         self.end_epoch = end_epoch
+        self.teacher_floor = teacher_floor
         init = torch.full((len(SCALE_NAMES),), math.log(1.0 / temperature))
         self.log_scales = nn.Parameter(init, requires_grad=learnable_scale)
 
@@ -67,9 +72,9 @@ class CCCLLoss(nn.Module):
         if teacher is not None:
             s_e = scales[3] * teacher @ teacher.T  # (B, B)
             teach = d(s_e, s_tt) + d(s_e, s_mm)
-            loss = loss + (1.0 - lam) * teach
+            loss = loss + max(1.0 - lam, self.teacher_floor) * teach
             out["teach"] = teach.detach()
-        elif lam < 1.0:
+        elif lam < 1.0 or self.teacher_floor > 0:
             raise ValueError(
                 f"CCCL needs teacher sentence embeddings (batch['teacher']) while lambda={lam:.3f} < 1 at epoch {epoch}"
             )

@@ -81,6 +81,7 @@ class LossConfig:
     filter_threshold: float = 0.8  # infonce_filtered: mask negatives whose teacher cosine > 2 * threshold - 1
     cccl_start_epoch: int = 40  # CCCL: lambda = 0 (teacher only) up to this 0-based epoch
     cccl_end_epoch: int = 100  # CCCL: lambda = 1 (cross-consistency only) from this 0-based epoch
+    cccl_teacher_floor: float = 0.0  # CCCL: least weight the teacher term keeps after the hand-off (paper: 0)
 
 
 @dataclass
@@ -168,7 +169,7 @@ class ModelConfig:
                 "model.loss.cccl_start_epoch/cccl_end_epoch: need 0 <= start <= end, got "
                 f"{loss.cccl_start_epoch}/{loss.cccl_end_epoch}"
             )
-        for name in ("rec_weight", "kl_weight", "latent_weight", "contrastive_weight"):
+        for name in ("rec_weight", "kl_weight", "latent_weight", "contrastive_weight", "cccl_teacher_floor"):
             if getattr(loss, name) < 0:
                 raise ConfigError(f"model.loss.{name}: must be >= 0, got {getattr(loss, name)}")
 

@@ -35,7 +35,8 @@ def build_motion_encoder(config: MotionEncoderConfig, latent_dim: int) -> nn.Mod
 
 def build_contrastive_loss(config: LossConfig) -> nn.Module:
     if config.contrastive == "cccl":
-        return CCCLLoss(config.temperature, config.cccl_start_epoch, config.cccl_end_epoch, config.learnable_scale)
+        return CCCLLoss(config.temperature, config.cccl_start_epoch, config.cccl_end_epoch, config.learnable_scale,
+                        config.cccl_teacher_floor)
     if config.contrastive == "infonce":
         return InfoNCELoss(config.temperature, config.learnable_scale, None)
     if config.contrastive == "infonce_filtered":

@@ -101,6 +101,19 @@ def test_cccl_needs_the_teacher_until_lambda_is_one():
     assert "teach" not in out and float(out["lambda"]) == 1.0
 
 
+def test_cccl_teacher_floor_keeps_the_teacher_after_the_hand_off():
+    torch.manual_seed(0)
+    m, t, e = torch.randn(6, 16).double(), torch.randn(6, 16).double(), F.normalize(torch.randn(6, 10), dim=-1).double()
+    paper = CCCLLoss(start_epoch=2, end_epoch=4)
+    floored = CCCLLoss(start_epoch=2, end_epoch=4, teacher_floor=0.25)
+    late_paper, late = paper(m, t, e, epoch=10), floored(m, t, e, epoch=10)  # lambda = 1
+    assert float(late["loss"] - late_paper["loss"]) == pytest.approx(0.25 * float(late["teach"]))
+    early = floored(m, t, e, epoch=0)  # lambda = 0: the floor changes nothing
+    assert float(early["loss"]) == pytest.approx(float(paper(m, t, e, epoch=0)["loss"]))
+    with pytest.raises(ValueError, match="teacher"):
+        floored(m, t, None, epoch=10)
+
+
 def test_cccl_lambda_schedule():
     assert [cccl_lambda(e, 40, 100) for e in (0, 39, 40, 41, 70, 99, 100, 101, 249)] == pytest.approx(
         [0.0, 0.0, 0.0, 1 / 60, 0.5, 59 / 60, 1.0, 1.0, 1.0])
