@@ -30,7 +30,8 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,12 +48,14 @@ class Result:
     method: str  # "texts" | "motions"
     batch: int
     concurrency: int
-    requests: int
+    requests: int  # calls that succeeded
     seconds: float
-    items_per_s: float
-    p50_ms: float
-    p99_ms: float
+    items_per_s: float  # of the calls that succeeded
+    p50_ms: float | None  # of the calls that succeeded; None when none did
+    p99_ms: float | None
     ratio: float | None = None  # items/s against the reference system of the same method/batch/concurrency
+    failed: int = 0
+    errors: dict[str, int] = field(default_factory=dict)  # failed calls by gRPC code (or exception type)
 
 
 def make_inputs(batch: int, seed: int = 0) -> tuple[list[str], list[np.ndarray]]:
@@ -62,9 +65,22 @@ def make_inputs(batch: int, seed: int = 0) -> tuple[list[str], list[np.ndarray]]
     return texts, motions
 
 
-def measure(call, concurrency: int, requests: int, min_seconds: float) -> tuple[float, list[float], int]:
-    """``call()`` from ``concurrency`` threads until ``requests`` calls and ``min_seconds`` have passed."""
+def _error_name(exc: Exception) -> str:
+    code = getattr(exc, "code", None)
+    if callable(code):
+        try:
+            return code().name
+        except Exception:  # noqa: BLE001 - not a grpc error after all
+            pass
+    return type(exc).__name__
+
+
+def measure(call, concurrency: int, requests: int, min_seconds: float) -> tuple[float, list[float], Counter]:
+    """``call()`` from ``concurrency`` threads until ``requests`` calls and ``min_seconds`` have passed; returns the
+    seconds, the latencies of the calls that succeeded and the failed calls by code (a failure is counted, it does
+    not end the measurement)."""
     latencies: list[float] = []
+    errors: Counter = Counter()
     lock = threading.Lock()
     count = [0]
     start = time.perf_counter()
@@ -76,7 +92,12 @@ def measure(call, concurrency: int, requests: int, min_seconds: float) -> tuple[
                     return
                 count[0] += 1
             t0 = time.perf_counter()
-            call()
+            try:
+                call()
+            except Exception as exc:  # noqa: BLE001 - deadline exceeded, unavailable, ...: count it and go on
+                with lock:
+                    errors[_error_name(exc)] += 1
+                continue
             with lock:
                 latencies.append(time.perf_counter() - t0)
 
@@ -85,7 +106,7 @@ def measure(call, concurrency: int, requests: int, min_seconds: float) -> tuple[
         t.start()
     for t in threads:
         t.join()
-    return time.perf_counter() - start, latencies, len(latencies)
+    return time.perf_counter() - start, latencies, errors
 
 
 def run_system(name: str, calls: dict, args, results: list[Result]) -> None:
@@ -95,14 +116,22 @@ def run_system(name: str, calls: dict, args, results: list[Result]) -> None:
             call()  # warm-up (first call pays lazy initialisation)
             for concurrency in args.concurrency:
                 requests = max(args.requests, concurrency)
-                seconds, latencies, done = measure(call, concurrency, requests, args.min_seconds)
+                seconds, latencies, errors = measure(call, concurrency, requests, args.min_seconds)
+                done = len(latencies)
                 lat = np.asarray(latencies) * 1e3
+                p50 = round(float(np.percentile(lat, 50)), 3) if done else None
+                p99 = round(float(np.percentile(lat, 99)), 3) if done else None
                 results.append(Result(name, method, batch, concurrency, done, round(seconds, 3),
-                                      round(done * batch / seconds, 2), round(float(np.percentile(lat, 50)), 3),
-                                      round(float(np.percentile(lat, 99)), 3)))
+                                      round(done * batch / seconds, 2), p50, p99, failed=sum(errors.values()),
+                                      errors=dict(errors)))
                 last = results[-1]
                 print(f"  {name:15s} {method:8s} b={batch:<3d} c={concurrency:<3d} {last.items_per_s:9.1f} items/s"
-                      f"  p50 {last.p50_ms:8.2f} ms  p99 {last.p99_ms:8.2f} ms", file=sys.stderr)
+                      f"  p50 {_ms(last.p50_ms)} ms  p99 {_ms(last.p99_ms)} ms"
+                      + (f"  failed {last.failed} {last.errors}" if last.failed else ""), file=sys.stderr)
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:8.2f}" if value is not None else "       -"
 
 
 # -- systems ----------------------------------------------------------------------------------------------------------
@@ -184,7 +213,13 @@ class ServiceProcess:
         self.port = free_port()
         command = [sys.executable, "-m", "motion_retrieval", "serve", "--model-repository", str(repository),
                    "--host", "127.0.0.1", "--port", str(self.port), "--metrics-port", "0", *extra]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Its log goes to a file: a pipe nobody reads fills after a few hundred access-log lines and then blocks
+        # the service's event loop on a write (every call stalls: the figures would measure the pipe).
+        self.log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False)  # noqa: SIM115
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.log)
+
+    def log_tail(self, chars: int = 2000) -> str:
+        return Path(self.log.name).read_text(errors="replace")[-chars:]
 
     @property
     def target(self) -> str:
@@ -199,7 +234,7 @@ class ServiceProcess:
             stub = health_pb2_grpc.HealthStub(channel)
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise SystemExit(f"serve exited: {self.process.stderr.read().decode()[-2000:]}")
+                    raise SystemExit(f"serve exited: {self.log_tail()}")
                 try:
                     if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
                         return
@@ -224,6 +259,8 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
 
 
 def serve_and_run(name: str, repository: Path, extra: list[str], args, results: list[Result], memory: dict) -> None:
@@ -243,7 +280,7 @@ def add_ratios(results: list[Result], pairs: dict[str, str]) -> None:
     index = {(r.system, r.method, r.batch, r.concurrency): r for r in results}
     for r in results:
         reference = index.get((pairs.get(r.system, ""), r.method, r.batch, r.concurrency))
-        if reference is not None:
+        if reference is not None and reference.items_per_s > 0:
             r.ratio = round(r.items_per_s / reference.items_per_s, 3)
 
 
@@ -253,7 +290,7 @@ def summary(results: list[Result]) -> dict:
     out = {}
     for method in ("texts", "motions"):
         base1, svc1 = index.get(("inprocess", method, 1, 1)), index.get(("service-ts", method, 1, 1))
-        if base1 and svc1:
+        if base1 and svc1 and base1.p50_ms is not None and svc1.p50_ms is not None:
             out[f"service-ts/{method}/b1/c1 added p50 ms (target <= 3)"] = round(svc1.p50_ms - base1.p50_ms, 2)
         for c in sorted({r.concurrency for r in results}):
             svc = index.get(("service-ts", method, 64, c))
@@ -302,11 +339,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, sort_keys=True))
     else:
         print(f"{'system':15s} {'method':8s} {'batch':>5s} {'conc':>4s} {'items/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s}"
-              f" {'ratio':>6s}")
+              f" {'ratio':>6s} {'failed':>6s}")
         for r in results:
             ratio = f"{r.ratio:6.2f}" if r.ratio is not None else "     -"
             print(f"{r.system:15s} {r.method:8s} {r.batch:5d} {r.concurrency:4d} {r.items_per_s:9.1f} "
-                  f"{r.p50_ms:8.2f} {r.p99_ms:8.2f} {ratio}")
+                  f"{_ms(r.p50_ms)} {_ms(r.p99_ms)} {ratio} {r.failed:6d}" + (f" {r.errors}" if r.errors else ""))
         print("service memory (MiB):", json.dumps(memory))
         for key, value in report["targets"].items():
             print(f"{key}: {value}")

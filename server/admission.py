@@ -7,11 +7,15 @@ near capacity instead:
 - a fixed number of **slots** (encoder calls running at once, shared by both towers: the in-process backend has
   one thread pool) and a bounded FIFO **queue per tower**;
 - a call that finds its tower's queue full is refused at once with ``RESOURCE_EXHAUSTED`` (reason ``queue_full``),
-  and so is one that the queue ahead of it would make miss its deadline (reason ``overloaded``): the caller can
-  back off or go to another replica while it still has time;
+  and so is one that the work ahead of it would make miss its deadline (reason ``overloaded``): the caller can
+  back off or go to another replica while it still has time. The refusal carries gRPC's retry pushback
+  (``grpc-retry-pushback-ms``: about when the work ahead will be done), which clients with a retry policy obey, so
+  refused callers come back when there is room instead of in a storm;
 - queued work whose deadline has passed, or can no longer be met once it would start, is dropped before it is
-  computed (``DEADLINE_EXCEEDED``, reason ``expired``); work that cannot fit its deadline even on an idle service
-  is refused at once (``DEADLINE_EXCEEDED``, reason ``deadline_too_short``);
+  computed (``DEADLINE_EXCEEDED``, reason ``expired``);
+- a call that finds a free slot and nobody waiting is always started, whatever the estimate says: an idle replica
+  loses nothing by trying, and the estimate only learns from computed calls (shedding on a stale, too high estimate
+  would otherwise shed everything forever);
 - on shutdown the queued calls are answered at once with ``UNAVAILABLE`` (reason ``shutdown``): their callers retry
   on another replica instead of waiting out the grace period; the running ones finish;
 - the service time of a call is estimated from the recent calls of the same tower (least squares of seconds over
@@ -44,8 +48,12 @@ TEXT = "text_encoder"
 MOTION = "motion_encoder"
 ENCODERS = (TEXT, MOTION)
 # Shed reasons (label values of motion_retrieval_shed_total).
-QUEUE_FULL, OVERLOADED, EXPIRED, DEADLINE_TOO_SHORT = "queue_full", "overloaded", "expired", "deadline_too_short"
-SHUTDOWN = "shutdown"
+QUEUE_FULL, OVERLOADED, EXPIRED, SHUTDOWN = "queue_full", "overloaded", "expired", "shutdown"
+# Queued work is started only if it should end this much inside its deadline: computing a call whose answer comes too
+# late wastes a whole service time, dropping one that would just have made it costs only that call.
+SAFETY = 1.2
+MIN_PUSHBACK_S = 0.05
+RETRY_PUSHBACK_KEY = "grpc-retry-pushback-ms"  # trailing metadata of gRPC's retry design (A6)
 
 
 @dataclass(frozen=True)
@@ -63,13 +71,15 @@ class AdmissionConfig:
 
 
 class ShedError(Exception):
-    """Work refused or dropped by the gate; ``code`` is the gRPC status to answer and ``reason`` the metric label."""
+    """Work refused or dropped by the gate; ``code`` is the gRPC status to answer, ``reason`` the metric label and
+    ``retry_after_s`` (when set) how long the caller should wait before trying again."""
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
 
-    def __init__(self, message: str, reason: str):
+    def __init__(self, message: str, reason: str, retry_after_s: float | None = None):
         super().__init__(message)
         self.reason = reason
+        self.retry_after_s = retry_after_s
 
 
 class Overloaded(ShedError):
@@ -91,10 +101,14 @@ class Draining(ShedError):
 
 
 class ServiceTimeEstimator:
-    """Seconds one call of ``n`` items takes, fitted on the last ``window`` calls: seconds ~ a + b * n."""
+    """Seconds one call of ``n`` items takes, fitted on the last ``window`` calls: seconds ~ a + b * n, by least
+    squares weighted towards recent calls (half-life ``half_life`` calls). Service time moves with load (two batches
+    at once on two cores each take longer than one alone), and an estimate that lags behind it admits work that ends
+    after its deadline."""
 
-    def __init__(self, window: int = 64):
+    def __init__(self, window: int = 64, half_life: float = 8.0):
         self._samples: deque[tuple[int, float]] = deque(maxlen=window)
+        self._decay = 0.5 ** (1.0 / half_life)
 
     def __len__(self) -> int:
         return len(self._samples)
@@ -108,14 +122,18 @@ class ServiceTimeEstimator:
             return 0.0
         n = np.array([s[0] for s in self._samples], dtype=np.float64)  # (S,)
         s = np.array([s[1] for s in self._samples], dtype=np.float64)  # (S,)
-        if np.ptp(n) == 0:  # one batch size seen: scale with the items
-            return float(s.mean() * items / n[0])
-        slope = float(np.cov(n, s, bias=True)[0, 1] / n.var())
-        intercept = float(s.mean() - slope * n.mean())
+        w = self._decay ** np.arange(len(n))[::-1]  # (S,) newest sample weighs 1
+        w /= w.sum()
+        n_mean, s_mean = float(w @ n), float(w @ s)
+        n_var = float(w @ (n - n_mean) ** 2)
+        if n_var < 1e-9:  # one batch size seen: scale with the items
+            return s_mean * items / n_mean
+        slope = float(w @ ((n - n_mean) * (s - s_mean))) / n_var
+        intercept = s_mean - slope * n_mean
         if slope < 0:  # noise: bigger batches cannot be cheaper
-            slope, intercept = 0.0, float(s.mean())
+            slope, intercept = 0.0, s_mean
         elif intercept < 0:
-            slope, intercept = float(s.sum() / n.sum()), 0.0
+            slope, intercept = s_mean / n_mean, 0.0
         return intercept + slope * items
 
 
@@ -181,10 +199,6 @@ class AdmissionGate:
             raise self._shed(encoder, SHUTDOWN, "the service is shutting down; retry on another replica")
         if timeout <= 0:
             raise self._shed(encoder, EXPIRED, f"{encoder}: the deadline had passed before the work was admitted")
-        if estimate > timeout:
-            raise self._shed(encoder, DEADLINE_TOO_SHORT,
-                             f"{encoder}: {items} items take about {estimate:.3f} s, more than the {timeout:.3f} s "
-                             "left before the deadline; send fewer items or allow a longer deadline")
         if len(self._running) < self.config.slots and not any(self._queues.values()):
             running = self._start(encoder, items, now, estimate)
         else:
@@ -217,15 +231,17 @@ class AdmissionGate:
     async def _wait(self, encoder: str, items: int, deadline: float, estimate: float,
                     loop: asyncio.AbstractEventLoop) -> _Running:
         queue = self._queues[encoder]
+        wait = self._expected_wait(loop.time())
+        pushback = max(MIN_PUSHBACK_S, wait)
         if len(queue) >= self.config.max_queue:
             raise self._shed(encoder, QUEUE_FULL,
                              f"{encoder}: the service is at capacity ({self.config.max_queue} calls queued, "
-                             f"{self.config.slots} running); retry with backoff or on another replica")
-        wait = self._expected_wait(loop.time())
-        if estimate > 0 and loop.time() + wait + estimate > deadline:
+                             f"{self.config.slots} running); retry with backoff or on another replica", pushback)
+        if estimate > 0 and loop.time() + wait + SAFETY * estimate > deadline:
             raise self._shed(encoder, OVERLOADED,
-                             f"{encoder}: the service is overloaded (about {wait:.3f} s of queued work before this "
-                             f"call, {deadline - loop.time():.3f} s left); retry with backoff or on another replica")
+                             f"{encoder}: the service is overloaded (about {wait:.3f} s of work ahead of this call "
+                             f"and {estimate:.3f} s for it, {deadline - loop.time():.3f} s left); retry with backoff "
+                             "or on another replica, or allow a longer deadline", pushback)
         waiter = _Waiter(encoder, items, deadline, next(self._seq), loop.create_future())
         waiter.timer = loop.call_at(deadline, self._expire, waiter)
         queue.append(waiter)
@@ -273,7 +289,7 @@ class AdmissionGate:
                 continue
             now = loop.time()
             estimate = self.estimate(waiter.encoder, waiter.items)
-            if now + estimate > waiter.deadline:
+            if now + SAFETY * estimate > waiter.deadline:
                 waiter.future.set_exception(self._shed(
                     waiter.encoder, EXPIRED,
                     f"{waiter.encoder}: dropped before computing: about {estimate:.3f} s of work, "
@@ -297,13 +313,13 @@ class AdmissionGate:
             pass
         self._publish(waiter.encoder)
 
-    def _shed(self, encoder: str, reason: str, message: str) -> ShedError:
+    def _shed(self, encoder: str, reason: str, message: str, retry_after_s: float | None = None) -> ShedError:
         self._shed_counts[reason] = self._shed_counts.get(reason, 0) + 1
         if self._metrics is not None:
             self._metrics.shed.labels(encoder=encoder, reason=reason).inc()
         log.debug("shed (%s): %s", reason, message)
         kinds = {QUEUE_FULL: Overloaded, OVERLOADED: Overloaded, SHUTDOWN: Draining}
-        return kinds.get(reason, DeadlineShed)(message, reason)
+        return kinds.get(reason, DeadlineShed)(message, reason, retry_after_s)
 
     def _publish(self, encoder: str) -> None:
         if self._metrics is not None:

@@ -2,6 +2,10 @@
 
 The request id comes from the caller's ``x-request-id`` metadata (or is made up), is sent back in the initial
 metadata, and is visible to every log record of the call through :data:`request_id_var`.
+
+Calls refused for overload (RESOURCE_EXHAUSTED) are logged at most once a second, with the count of those left out:
+under overload they come by the thousand per second, and writing a line for each would spend the CPU the encoders
+need (the metrics count every one).
 """
 
 from __future__ import annotations
@@ -17,6 +21,27 @@ import grpc
 from server.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
+
+# Codes whose access-log lines are sampled (server.admission sheds them by the thousand under overload).
+_SAMPLED_CODES = frozenset({grpc.StatusCode.RESOURCE_EXHAUSTED})
+_SAMPLE_INTERVAL_S = 1.0
+
+
+class _LogSampler:
+    """At most one line per code per interval; says how many were left out since the last one."""
+
+    def __init__(self, interval: float = _SAMPLE_INTERVAL_S):
+        self._interval = interval
+        self._last: dict[grpc.StatusCode, float] = {}
+        self._skipped: dict[grpc.StatusCode, int] = {}
+
+    def admit(self, code: grpc.StatusCode, now: float) -> int | None:
+        """None: leave this line out; else the number of lines left out before it."""
+        if now - self._last.get(code, -self._interval) < self._interval:
+            self._skipped[code] = self._skipped.get(code, 0) + 1
+            return None
+        self._last[code] = now
+        return self._skipped.pop(code, 0)
 
 REQUEST_ID_KEY = "x-request-id"
 MAX_REQUEST_ID_CHARS = 128
@@ -68,6 +93,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, metrics: ServiceMetrics):
         self._metrics = metrics
+        self._sampler = _LogSampler()
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
@@ -77,6 +103,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
         request_id = _request_id(handler_call_details.invocation_metadata)
         inner = handler.unary_unary or handler.stream_unary
         metrics = self._metrics
+        sampler = self._sampler
 
         async def observed(request_or_iterator, context: grpc.aio.ServicerContext):
             token = request_id_var.set(request_id)
@@ -107,16 +134,20 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
                 metrics.in_flight.dec()
                 metrics.requests.labels(method=method, code=code.name).inc()
                 metrics.latency.labels(method=method).observe(elapsed)
-                level = logging.INFO if code in _EXPECTED_CODES else logging.WARNING
-                log.log(
-                    level,
-                    "%s %s %.1f ms",
-                    method,
-                    code.name,
-                    elapsed * 1e3,
-                    extra={"request_id": request_id, "grpc_method": method, "grpc_code": code.name,
-                           "duration_ms": round(elapsed * 1e3, 3), "peer": context.peer()},
-                )
+                skipped = sampler.admit(code, time.monotonic()) if code in _SAMPLED_CODES else 0
+                if skipped is not None:
+                    level = logging.INFO if code in _EXPECTED_CODES else logging.WARNING
+                    log.log(
+                        level,
+                        "%s %s %.1f ms%s",
+                        method,
+                        code.name,
+                        elapsed * 1e3,
+                        f" ({skipped} more {code.name} calls since the last line, not logged)" if skipped else "",
+                        extra={"request_id": request_id, "grpc_method": method, "grpc_code": code.name,
+                               "duration_ms": round(elapsed * 1e3, 3), "peer": context.peer(),
+                               **({"not_logged": skipped} if skipped else {})},
+                    )
                 request_id_var.reset(token)
 
         return replace_behaviour(handler, observed)

@@ -53,7 +53,7 @@ class ServiceMetrics:
         )
         self.shed = Counter(
             "motion_retrieval_shed", "Calls refused or dropped before computing, by tower and reason (queue_full, "
-            "overloaded, expired, deadline_too_short, shutdown).", ["encoder", "reason"], registry=r,
+            "overloaded, expired, shutdown).", ["encoder", "reason"], registry=r,
         )
         self.encoder_running = Gauge(
             "motion_retrieval_encoder_running", "Encoder calls running now (admission slots in use).", ["backend"],
