@@ -183,6 +183,15 @@ def test_shutdown_answers_queued_calls_at_once_and_lets_running_ones_finish():
                for r in results)
 
 
+def test_overload_refusals_are_logged_at_most_once_a_second_with_a_count():
+    from server.interceptors import _LogSampler
+
+    sampler = _LogSampler(interval=1.0)
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    admitted = [sampler.admit(code, t) for t in (0.0, 0.1, 0.2, 0.9, 1.05, 1.5, 2.2)]
+    assert admitted == [0, None, None, None, 3, None, 1]
+
+
 def test_service_time_estimate_follows_batch_size():
     estimator = ServiceTimeEstimator(window=16)
     assert estimator.estimate(8) == 0.0
@@ -234,6 +243,7 @@ def test_tiny_limits_answer_resource_exhausted_fast_and_expired_calls_are_not_co
                 results[name] = ("OK", time.perf_counter() - start)
             except grpc.RpcError as exc:
                 results[name] = (exc.code().name, time.perf_counter() - start)
+                results[f"{name}-trailers"] = dict(exc.trailing_metadata() or ())
 
         running = threading.Thread(target=call, args=("running", 60.0))
         running.start()
@@ -248,6 +258,7 @@ def test_tiny_limits_answer_resource_exhausted_fast_and_expired_calls_are_not_co
     assert results["running"][0] == "OK"
     code, seconds = results["refused"]
     assert code == "RESOURCE_EXHAUSTED" and seconds < 0.25, results
+    assert int(results["refused-trailers"]["grpc-retry-pushback-ms"]) >= 50  # when to come back (gRPC retry design)
     assert results["queued"][0] == "DEADLINE_EXCEEDED" and results["queued"][1] < 0.6, results
     assert counting.motions == 1  # neither the refused nor the expired call reached the encoder
     samples = _scrape(server.server.metrics_port)
