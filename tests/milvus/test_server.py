@@ -173,3 +173,137 @@ def test_unreachable_server_is_a_clear_error(milvus_server):
 
     with pytest.raises(MilvusUnavailableError, match=r"127\.0\.0\.1:9.*unavailable"):
         MotionStore.open(MilvusConfig(uri="http://127.0.0.1:9", timeout=3), "m", 4)
+
+
+# -- Milvus going away and coming back ---------------------------------------------------------------------------------
+def test_a_collection_found_unloaded_is_loaded_again_and_answers_unavailable_meanwhile(server_store, embedder,
+                                                                                        corpus_dir):
+    """What a restarted Milvus looks like to the plugin until it has restored its collections (code 101, "collection
+    not loaded"): the store answers MilvusUnavailableError (UNAVAILABLE, retryable) and loads the collection again;
+    it never answers a refusal (INTERNAL)."""
+    from milvus_plugin import MilvusUnavailableError
+
+    store = server_store
+    ingest([corpus_dir], store, embedder)
+    query = embedder.embed_texts(["a person walks"])
+    store.client.release_collection(store.names.motions)
+    with pytest.raises(MilvusUnavailableError, match=r"is not loaded \(Milvus restarted\?\); it is being loaded"):
+        store.search_motions(query, 3)
+    deadline = time.monotonic() + 60
+    while not store.ensure_loaded():
+        assert time.monotonic() < deadline, "the collection was not loaded again"
+        time.sleep(0.5)
+    assert len(store.search_motions(query, 3)[0]) == 3
+
+
+def _restart_on_the_same_port(milvus_server) -> float:
+    """Kill the standalone server and start it again on its data and port (clients keep their address)."""
+    import socket
+
+    from milvus import default_server
+
+    port = default_server.listen_port
+
+    def bind_reusing(candidate: int):  # Milvus binds with SO_REUSEADDR; the package's pre-check must too
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", candidate))
+            sock.listen()
+            return sock
+        except OSError:
+            sock.close()
+            return None
+
+    default_server.config.try_bind_port = bind_reusing
+    default_server.listen_port = port
+    start = time.monotonic()
+    default_server.start()
+    assert default_server.listen_port == port
+    return time.monotonic() - start
+
+
+@pytest.mark.slow  # a Milvus restart: 10-60 s
+def test_service_through_a_milvus_restart(milvus_server, model_repository, caplog):
+    """SearchService health follows Milvus (liveness does not), calls answer UNAVAILABLE while Milvus is away or
+    recovering (never INTERNAL/UNKNOWN), one log line per failure, and search works again once Milvus is back."""
+    import asyncio
+    import logging
+    import threading
+
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from milvus import default_server
+
+    from server.app import MotionRetrievalServer
+    from server.client import MotionRetrievalClient
+    from server.config import ServeConfig
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    run = lambda coro, timeout=120: asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)  # noqa: E731
+    service = MotionRetrievalServer(ServeConfig(
+        model_repository=model_repository, host="127.0.0.1", port=0, metrics_port=0, workers=1,
+        milvus_uri=milvus_server.uri, collection_prefix=f"r{uuid.uuid4().hex[:6]}", health_poll_s=0.2))
+
+    async def start():
+        await service.start()
+        await service.wait_ready()
+
+    run(start())
+    target = f"127.0.0.1:{service.port}"
+    names = ("", "liveness", "motion_retrieval.v1.EmbeddingService", "motion_retrieval.v1.SearchService")
+
+    def health() -> tuple[str, ...]:
+        with grpc.insecure_channel(target) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            return tuple(health_pb2.HealthCheckResponse.ServingStatus.Name(
+                stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=5).status) for name in names)
+
+    def wait_for(expected: tuple[str, ...], seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (seen := health()) != expected:
+            assert time.monotonic() < deadline, f"health {seen}, expected {expected}"
+            time.sleep(0.2)
+
+    def search_code(client) -> str:
+        try:
+            client.search_motions("a person walks", top_k=2)
+            return "OK"
+        except grpc.RpcError as exc:
+            return exc.code().name
+
+    try:
+        wait_for(("SERVING",) * 4, 30)
+        rng = np.random.default_rng(0)
+        with MotionRetrievalClient(target, timeout=20) as client:
+            summary = client.ingest([{"id": f"m{i}", "dataset": "restart", "captions": [f"a person walks {i}"],
+                                      "features": rng.standard_normal((40, 263)).astype(np.float32)}
+                                     for i in range(3)])
+            assert summary["written"] == 3, summary
+            assert search_code(client) == "OK"
+
+            default_server.stop()  # Milvus goes away
+            wait_for(("NOT_SERVING", "SERVING", "SERVING", "NOT_SERVING"), 15)
+            caplog.clear()
+            with caplog.at_level(logging.WARNING):
+                assert search_code(client) == "UNAVAILABLE"
+                assert len(client.embed_texts(["a person walks"])) == 1  # embedding is unaffected
+                restart_s = _restart_on_the_same_port(milvus_server)
+                codes = []
+                deadline = time.monotonic() + 120
+                while (code := search_code(client)) != "OK":
+                    codes.append(code)
+                    assert time.monotonic() < deadline, codes
+                    time.sleep(0.5)
+            assert set(codes) <= {"UNAVAILABLE"}, codes
+            wait_for(("SERVING",) * 4, 30)
+            assert len(client.search_motions("a person walks", top_k=3)) == 3
+        noisy = [r for r in caplog.records if r.name.startswith("pymilvus") and (r.exc_info or "\n" in r.getMessage())]
+        assert not noisy, [r.getMessage()[:200] for r in noisy[:3]]
+        print(f"Milvus restart {restart_s:.1f} s; {len(codes)} calls answered UNAVAILABLE before the first OK")
+    finally:
+        run(service.stop(1.0))
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
