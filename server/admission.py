@@ -116,6 +116,14 @@ class ServiceTimeEstimator:
     def observe(self, items: int, seconds: float) -> None:
         self._samples.append((max(1, items), max(0.0, seconds)))
 
+    def typical_items(self) -> int:
+        """Items per call lately (recency-weighted mean), for deciding before a call's message is read."""
+        if not self._samples:
+            return 1
+        n = np.array([s[0] for s in self._samples], dtype=np.float64)  # (S,)
+        w = self._decay ** np.arange(len(n))[::-1]  # (S,)
+        return max(1, int(round(float(w @ n / w.sum()))))
+
     def estimate(self, items: int) -> float:
         """0.0 with no samples (nothing is shed on a guess)."""
         if not self._samples:
@@ -227,6 +235,31 @@ class AdmissionGate:
                     dropped += 1
             self._publish(encoder)
         return dropped
+
+    def early_refusal(self, encoder: str, timeout: float | None) -> ShedError | None:
+        """The refusal :meth:`run` would give a call of a typical size, decided from its headers alone (before its
+        message is received: under overload, reading and parsing megabytes of motions only to refuse them costs the
+        CPU the encoders need). None: read the message and let :meth:`run` decide."""
+        if self._closed:
+            return self._shed(encoder, SHUTDOWN, "the service is shutting down; retry on another replica")
+        if len(self._running) < self.config.slots and not any(self._queues.values()):
+            return None  # idle: always try
+        queue = self._queues.get(encoder)
+        if queue is None:
+            return None
+        wait = self._expected_wait(asyncio.get_running_loop().time())
+        pushback = max(MIN_PUSHBACK_S, wait)
+        if len(queue) >= self.config.max_queue:
+            return self._shed(encoder, QUEUE_FULL,
+                              f"{encoder}: the service is at capacity ({self.config.max_queue} calls queued, "
+                              f"{self.config.slots} running); retry with backoff or on another replica", pushback)
+        estimate = self.estimate(encoder, self._estimators[encoder].typical_items())
+        if timeout is not None and estimate > 0 and wait + SAFETY * estimate > timeout:
+            return self._shed(encoder, OVERLOADED,
+                              f"{encoder}: the service is overloaded (about {wait:.3f} s of work ahead of this call, "
+                              f"{timeout:.3f} s left); retry with backoff or on another replica, or allow a longer "
+                              "deadline", pushback)
+        return None
 
     async def _wait(self, encoder: str, items: int, deadline: float, estimate: float,
                     loop: asyncio.AbstractEventLoop) -> _Running:
@@ -345,3 +378,34 @@ class AdmittedBackend:
         motions = list(motions)
         return await self.gate.run(MOTION, len(motions), timeout,
                                    lambda t: self.backend.embed_motions(motions, timeout=t))
+
+
+class AdmissionInterceptor(grpc.aio.ServerInterceptor):
+    """Refuses embedding calls the gate would refuse before their message is read (``methods``: full method name ->
+    tower). The unary handler is served as a request-streaming one that checks the gate, then reads the one message
+    and runs the original behaviour: the same bytes on the wire, the same deserialiser. Place it after the auth check,
+    so that unauthenticated calls are refused for that first."""
+
+    def __init__(self, gate: AdmissionGate, methods: dict[str, str]):
+        self._gate = gate
+        self._methods = methods
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        encoder = self._methods.get(handler_call_details.method)
+        if handler is None or encoder is None or not handler.unary_unary:
+            return handler
+        gate, unary = self._gate, handler.unary_unary
+
+        async def admitted(request_iterator, context):
+            refusal = gate.early_refusal(encoder, context.time_remaining())
+            if refusal is not None:
+                if refusal.retry_after_s is not None:
+                    context.set_trailing_metadata(((RETRY_PUSHBACK_KEY, str(int(refusal.retry_after_s * 1000))),))
+                await context.abort(refusal.code, str(refusal))
+            async for request in request_iterator:  # exactly one: the caller made a unary call
+                return await unary(request, context)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the call carried no request message")
+
+        return grpc.stream_unary_rpc_method_handler(admitted, request_deserializer=handler.request_deserializer,
+                                                    response_serializer=handler.response_serializer)

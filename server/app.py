@@ -23,7 +23,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from server.admission import AdmissionConfig, AdmissionGate, AdmittedBackend
+from server.admission import MOTION, TEXT, AdmissionConfig, AdmissionGate, AdmissionInterceptor, AdmittedBackend
 from server.api import embedding_pb2, search_pb2
 from server.auth import BearerTokenInterceptor
 from server.backends import create_backend
@@ -68,6 +68,11 @@ class MotionRetrievalServer:
         interceptors = [ObservabilityInterceptor(self.metrics)]
         if self.config.auth_token:
             interceptors.append(BearerTokenInterceptor(self.config.auth_token))
+        # After auth: overload refusals before the message is read (the gate decides again once it is).
+        interceptors.append(AdmissionInterceptor(self.gate, {
+            f"/{EMBEDDING_SERVICE}/EmbedTexts": TEXT, f"/{EMBEDDING_SERVICE}/EmbedMotions": MOTION,
+            f"/{SEARCH_SERVICE}/SearchMotions": TEXT, f"/{SEARCH_SERVICE}/SearchCaptions": MOTION,
+        }))
         limit = self.config.limits.max_message_bytes
         server = grpc.aio.server(
             interceptors=interceptors,
