@@ -183,6 +183,69 @@ def test_shutdown_answers_queued_calls_at_once_and_lets_running_ones_finish():
                for r in results)
 
 
+def test_overloaded_calls_are_refused_before_their_message_is_read():
+    from server.admission import AdmissionInterceptor
+
+    method = "/motion_retrieval.v1.EmbeddingService/EmbedMotions"
+
+    class Aborted(Exception):
+        pass
+
+    class Context:
+        trailers = ()
+
+        def time_remaining(self):
+            return 5.0
+
+        def set_trailing_metadata(self, metadata):
+            self.trailers = metadata
+
+        async def abort(self, code, details):
+            raise Aborted(code, details)
+
+    class Details(grpc.HandlerCallDetails):
+        invocation_metadata = ()
+
+    Details.method = method
+    read = []
+
+    async def messages():
+        read.append(True)
+        yield "request"
+
+    async def scenario():
+        gate = AdmissionGate(AdmissionConfig(slots=1, max_queue=0))
+        interceptor = AdmissionInterceptor(gate, {method: "motion_encoder"})
+        served = []
+
+        async def unary(request, context):
+            served.append(request)
+            return "response"
+
+        async def continuation(details):
+            return grpc.unary_unary_rpc_method_handler(unary)
+
+        handler = await interceptor.intercept_service(continuation, Details())
+        assert handler.request_streaming and not handler.response_streaming
+        blocker = Work()
+        running = asyncio.ensure_future(gate.run("motion_encoder", 1, 30.0, blocker))
+        await asyncio.sleep(0.01)
+        context = Context()
+        with pytest.raises(Aborted) as refused:
+            await handler.stream_unary(messages(), context)
+        refused_read = list(read)
+        blocker.release.set()
+        await running
+        answer = await handler.stream_unary(messages(), Context())  # idle again: read and served
+        return refused.value.args, refused_read, dict(context.trailers), answer, served
+
+    (code, details), refused_read, trailers, answer, served = asyncio.run(scenario())
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "at capacity" in details
+    assert refused_read == []  # the refused call's message was never received
+    assert int(trailers["grpc-retry-pushback-ms"]) >= 50
+    assert (answer, served) == ("response", ["request"])
+
+
 def test_overload_refusals_are_logged_at_most_once_a_second_with_a_count():
     from server.interceptors import _LogSampler
 
