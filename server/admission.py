@@ -9,8 +9,9 @@ near capacity instead:
 - a call that finds its tower's queue full is refused at once with ``RESOURCE_EXHAUSTED`` (reason ``queue_full``),
   and so is one that the work ahead of it would make miss its deadline (reason ``overloaded``): the caller can
   back off or go to another replica while it still has time. The refusal carries gRPC's retry pushback
-  (``grpc-retry-pushback-ms``: about when the work ahead will be done), which clients with a retry policy obey, so
-  refused callers come back when there is room instead of in a storm;
+  (``grpc-retry-pushback-ms``), which clients with a retry policy obey: the time the work ahead needs, stretched by
+  how many calls are being refused per call admitted lately, so that refused callers come back about as fast as
+  the service can take them instead of in a storm (every refusal costs CPU the encoders need);
 - queued work whose deadline has passed, or can no longer be met once it would start, is dropped before it is
   computed (``DEADLINE_EXCEEDED``, reason ``expired``);
 - a call that finds a free slot and nobody waiting is always started, whatever the estimate says: an idle replica
@@ -53,6 +54,8 @@ QUEUE_FULL, OVERLOADED, EXPIRED, SHUTDOWN = "queue_full", "overloaded", "expired
 # late wastes a whole service time, dropping one that would just have made it costs only that call.
 SAFETY = 1.2
 MIN_PUSHBACK_S = 0.05
+MAX_PUSHBACK_S = 10.0
+RATE_TIME_CONSTANT_S = 5.0  # refusal and admission rates are averaged over about this long
 RETRY_PUSHBACK_KEY = "grpc-retry-pushback-ms"  # trailing metadata of gRPC's retry design (A6)
 
 
@@ -145,6 +148,28 @@ class ServiceTimeEstimator:
         return intercept + slope * items
 
 
+class _Rate:
+    """Events per second, exponentially averaged over ``tau`` seconds."""
+
+    def __init__(self, tau: float = RATE_TIME_CONSTANT_S):
+        self._tau = tau
+        self._value = 0.0
+        self._at = 0.0
+
+    def _decay(self, now: float) -> None:
+        if now > self._at:
+            self._value *= float(np.exp(-(now - self._at) / self._tau))
+            self._at = now
+
+    def add(self, now: float) -> None:
+        self._decay(now)
+        self._value += 1.0 / self._tau
+
+    def per_second(self, now: float) -> float:
+        self._decay(now)
+        return self._value
+
+
 @dataclass(eq=False)
 class _Waiter:
     encoder: str
@@ -183,6 +208,8 @@ class AdmissionGate:
         self._seq = itertools.count()
         self._shed_counts: dict[str, int] = {}
         self._closed = False
+        self._admitted = _Rate()
+        self._refused = _Rate()
 
     # -- what the metrics and tests see -------------------------------------------------------------------------------
     def stats(self) -> GateStats:
@@ -248,7 +275,7 @@ class AdmissionGate:
         if queue is None:
             return None
         wait = self._expected_wait(asyncio.get_running_loop().time())
-        pushback = max(MIN_PUSHBACK_S, wait)
+        pushback = self._pushback(wait)
         if len(queue) >= self.config.max_queue:
             return self._shed(encoder, QUEUE_FULL,
                               f"{encoder}: the service is at capacity ({self.config.max_queue} calls queued, "
@@ -265,7 +292,7 @@ class AdmissionGate:
                     loop: asyncio.AbstractEventLoop) -> _Running:
         queue = self._queues[encoder]
         wait = self._expected_wait(loop.time())
-        pushback = max(MIN_PUSHBACK_S, wait)
+        pushback = self._pushback(wait)
         if len(queue) >= self.config.max_queue:
             raise self._shed(encoder, QUEUE_FULL,
                              f"{encoder}: the service is at capacity ({self.config.max_queue} calls queued, "
@@ -295,9 +322,17 @@ class AdmissionGate:
         ahead += sum(self.estimate(w.encoder, w.items) for q in self._queues.values() for w in q)
         return ahead / self.config.slots
 
+    def _pushback(self, wait: float) -> float:
+        """How long a refused caller should stay away: the work ahead, times (1 + refusals per admission lately)."""
+        now = asyncio.get_running_loop().time()
+        admitted = max(self._admitted.per_second(now), 1.0 / RATE_TIME_CONSTANT_S)
+        pressure = 1.0 + self._refused.per_second(now) / admitted
+        return min(MAX_PUSHBACK_S, max(MIN_PUSHBACK_S, wait) * pressure)
+
     def _start(self, encoder: str, items: int, now: float, estimate: float) -> _Running:
         running = _Running(encoder, items, now, estimate)
         self._running.add(running)
+        self._admitted.add(now)
         self._publish(encoder)
         return running
 
@@ -348,6 +383,8 @@ class AdmissionGate:
 
     def _shed(self, encoder: str, reason: str, message: str, retry_after_s: float | None = None) -> ShedError:
         self._shed_counts[reason] = self._shed_counts.get(reason, 0) + 1
+        if reason in (QUEUE_FULL, OVERLOADED):
+            self._refused.add(asyncio.get_running_loop().time())
         if self._metrics is not None:
             self._metrics.shed.labels(encoder=encoder, reason=reason).inc()
         log.debug("shed (%s): %s", reason, message)

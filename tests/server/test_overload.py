@@ -246,6 +246,29 @@ def test_overloaded_calls_are_refused_before_their_message_is_read():
     assert (answer, served) == ("response", ["request"])
 
 
+def test_pushback_grows_with_the_refusals_per_admission():
+    """The more callers are being refused per call admitted, the longer each is told to stay away, so that retries
+    come back about as fast as the service takes calls."""
+
+    async def scenario():
+        gate = AdmissionGate(AdmissionConfig(slots=1, max_queue=0))
+        blocker = Work()
+        running = asyncio.ensure_future(gate.run("text_encoder", 1, 30.0, blocker))
+        await asyncio.sleep(0.01)
+        pushbacks = []
+        for _ in range(20):
+            with pytest.raises(Overloaded) as caught:
+                await gate.run("text_encoder", 1, 30.0, Work())
+            pushbacks.append(caught.value.retry_after_s)
+        blocker.release.set()
+        await running
+        return pushbacks
+
+    pushbacks = asyncio.run(scenario())
+    assert pushbacks == sorted(pushbacks) and pushbacks[-1] > 5 * pushbacks[0]
+    assert pushbacks[-1] <= 10.0
+
+
 def test_overload_refusals_are_logged_at_most_once_a_second_with_a_count():
     from server.interceptors import _LogSampler
 
