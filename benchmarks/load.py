@@ -73,8 +73,10 @@ def model_repository(requested: Path | None, workdir: Path) -> tuple[Path, str]:
         raise SystemExit(f"{requested}: not an exported model repository (model.pt files missing)")
     out = workdir / "model_repository"
     print(f"exporting the shipped default model to {out} ...", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "motion_retrieval", "export", "--out", str(out)], check=True,
-                   stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-m", "motion_retrieval", "export", "--out", str(out)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"export failed:\n{done.stderr[-2000:]}")
     return out, "shipped default model (exported for this run)"
 
 
