@@ -13,8 +13,11 @@ scored on three sets the model never trained on:
 Models are chosen on real + transfer, never on fresh alone. ``VARIANTS`` is the ablation ladder (each step adds one
 change); ``--only`` picks some, ``--seeds`` repeats each with other seeds (mean and spread reported).
 
-    python -m experiments.transfer --only baseline augment --epochs 12
-    python -m experiments.transfer --seeds 3 --only motpp-fixed tmr-fixed --json
+    python -m experiments.transfer --only baseline aug-light               # one seed each, in turn
+    python -m experiments.transfer --prepare                                 # corpora + caption cache, then
+    python -m experiments.transfer --only motpp-fixed --seed-indices 0 1 2   # ... runs in parallel processes
+    python -m experiments.transfer --table                                   # the table of what has finished
+Each finished run leaves WORK/results/<variant>-s<k>.json; a repeated command skips it.
 """
 
 from __future__ import annotations
@@ -31,15 +34,23 @@ log = logging.getLogger("experiments.transfer")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-AUGMENT = {"tempo": 0.15, "crop": 0.05, "offset": 0.3, "scale": 0.15, "noise": 0.05, "group_dropout": 0.15}
+# Augmentation levels (data.augment): light = tempo, crop and jitter only; offset adds per-clip statistics
+# shifts; full adds feature-group dropout.
+AUG_LIGHT = {"tempo": 0.15, "crop": 0.05, "noise": 0.05}
+AUG_OFFSET = {**AUG_LIGHT, "offset": 0.3, "scale": 0.15}
+AUG_FULL = {**AUG_OFFSET, "group_dropout": 0.15}
+NOISE = {"latent": {"noise_scale": 0.1}}
 
-# name -> (preset, model overrides, train overrides). Each step of the ladder adds one change to the one above.
+# name -> (preset, model overrides, train overrides). The ladder adds one change per step.
 VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
-    "baseline": ("cpu", {}, {}),  # the shipped recipe before this work: full-scale latent noise, no augmentation
-    "noise0.1": ("cpu", {"latent": {"noise_scale": 0.1}}, {}),
-    "augment": ("cpu", {"latent": {"noise_scale": 0.1}}, {"augment": AUGMENT}),
-    "motpp-fixed": ("cpu-motpp", {"latent": {"noise_scale": 0.1}}, {"augment": AUGMENT}),
+    "baseline": ("cpu", {}, {}),  # the recipe before this work: full-scale latent noise, no augmentation
+    "noise0.1": ("cpu", NOISE, {}),
+    "aug-light": ("cpu", NOISE, {"augment": AUG_LIGHT}),
+    "aug-offset": ("cpu", NOISE, {"augment": AUG_OFFSET}),
+    "aug-full": ("cpu", NOISE, {"augment": AUG_FULL}),
+    "teacher-floor": ("cpu", {**NOISE, "loss": {"cccl_teacher_floor": 0.3}}, {"augment": AUG_LIGHT}),
     "motpp-asis": ("cpu-motpp", {}, {}),
+    "motpp-fixed": ("cpu-motpp", NOISE, {"augment": AUG_LIGHT}),
 }
 
 
@@ -65,29 +76,76 @@ def _table(results: dict[str, list[dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def prepare(args: argparse.Namespace) -> dict[str, Path | None]:
+    """Generate (or reuse) the corpora and fill the shared caption cache, so that runs can start in parallel."""
+    from experiments.common import corpus
+    from motion_retrieval.data.sources import make_source, read_records
+    from motion_retrieval.models.config import get_preset
+    from motion_retrieval.models.text_backbone import TokenStateCache, precompute_captions, shared_backbone
+
+    work = Path(args.work)
+    corpora = {
+        "humanml3d": corpus(work / f"synth-humanml3d-s1-n{args.n_humanml3d}", "humanml3d", args.n_humanml3d, 1),
+        "kitml": corpus(work / f"synth-kitml-s2-n{args.n_kitml}", "kitml", args.n_kitml, 2),
+        "fresh": corpus(work / f"synth-humanml3d-s3-n{args.n_eval}", "humanml3d", args.n_eval, 3),
+        "transfer": corpus(work / f"synth-transfer-s4-n{args.n_eval}", "humanml3d", args.n_eval, 4,
+                           variant="transfer"),
+    }
+    if args.prepare:
+        text = get_preset("cpu").text
+        cache = TokenStateCache(shared_backbone(text.backbone), text.max_tokens, path=work / "token_states.pt",
+                                batch_size=256)
+        texts = []
+        for name in ("humanml3d", "kitml"):
+            source = make_source(name, name, corpora[name])
+            for split in ("train", "val"):
+                texts += [c.text for r in read_records(source, split) for c in r.captions]
+        precompute_captions(cache, texts, cache.batch_size, progress=not args.quiet)
+    return corpora
+
+
+def result_path(work: Path, name: str, seed_index: int) -> Path:
+    return work / "results" / f"{name}-s{seed_index}.json"
+
+
+def collect(work: Path, names: list[str]) -> dict[str, list[dict]]:
+    """Every finished run's scores, by variant in ladder order."""
+    results: dict[str, list[dict]] = {}
+    for name in names:
+        for path in sorted((work / "results").glob(f"{name}-s*.json")):
+            results.setdefault(name, []).append(json.loads(path.read_text()))
+    return results
+
+
 def run(args: argparse.Namespace) -> dict:
-    from experiments.common import corpus, load_real, score_run
+    from experiments.common import load_real, score_run
     from motion_retrieval.data.sources import make_source
     from motion_retrieval.models.config import scale_cccl_schedule
     from motion_retrieval.training.config import resolve_config_spec
     from motion_retrieval.training.trainer import train_run
 
     work = Path(args.work)
-    humanml3d = corpus(work / f"synth-humanml3d-s1-n{args.n_humanml3d}", "humanml3d", args.n_humanml3d, 1)
-    kitml = corpus(work / f"synth-kitml-s2-n{args.n_kitml}", "kitml", args.n_kitml, 2)
-    fresh = corpus(work / f"synth-humanml3d-s3-n{args.n_eval}", "humanml3d", args.n_eval, 3)
-    transfer = corpus(work / f"synth-transfer-s4-n{args.n_eval}", "humanml3d", args.n_eval, 4, variant="transfer")
-    real, prompts = load_real()
-    sources = [make_source("humanml3d", "humanml3d", humanml3d), make_source("kitml", "kitml", kitml)]
-
     names = args.only or list(VARIANTS)
     unknown = sorted(set(names) - set(VARIANTS))
     if unknown:
         raise SystemExit(f"unknown variant(s) {unknown}; known: {list(VARIANTS)}")
-    results: dict[str, list[dict]] = {}
+    corpora = prepare(args)
+    if args.prepare or args.table:
+        results = collect(work, names)
+        table = _table(results)
+        (work / "transfer_table.md").write_text(table)
+        return {"results": results, "table": table}
+    real, prompts = load_real()
+    sources = [make_source("humanml3d", "humanml3d", corpora["humanml3d"]),
+               make_source("kitml", "kitml", corpora["kitml"])]
+    seed_indices = args.seed_indices if args.seed_indices is not None else list(range(args.seeds))
     for name in names:
         preset, model_overrides, train_overrides = VARIANTS[name]
-        for seed_index in range(args.seeds):
+        for seed_index in seed_indices:
+            out = result_path(work, name, seed_index)
+            if out.is_file():
+                log.info("%s seed %d: done earlier (%s)", name, seed_index, out)
+                continue
             spec = resolve_config_spec(preset, **({"epochs": args.epochs} if args.epochs else {}))
             if args.device:
                 spec.train.device = args.device
@@ -99,11 +157,15 @@ def run(args: argparse.Namespace) -> dict:
             started = time.perf_counter()
             train_run(run_dir, sources, model, train, text_cache=work / "token_states.pt",
                       progress=not args.quiet)
-            scores = score_run(run_dir, fresh, transfer, real, prompts, args.device or "cpu")
-            scores["train_seconds"] = time.perf_counter() - started
-            results.setdefault(name, []).append(scores)
+            trained = time.perf_counter()
+            scores = score_run(run_dir, corpora["fresh"], corpora["transfer"], real, prompts,
+                               args.device or "cpu")
+            scores["train_seconds"] = trained - started
+            scores["score_seconds"] = time.perf_counter() - trained
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(scores, indent=2) + "\n")
             log.info("%s seed %d: %s", name, seed_index, json.dumps(scores))
-            (work / "transfer_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    results = collect(work, names)
     table = _table(results)
     (work / "transfer_table.md").write_text(table)
     return {"results": results, "table": table}
@@ -114,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", default=str(REPO_ROOT / "build" / "transfer"))
     parser.add_argument("--only", nargs="*", default=None, help=f"variants to run (default all: {list(VARIANTS)})")
     parser.add_argument("--seeds", type=int, default=1, help="runs per variant, seeds 1234, 1235, ...")
+    parser.add_argument("--seed-indices", type=int, nargs="*", default=None,
+                        help="run only these seed indices (0 = seed 1234); for parallel processes")
+    parser.add_argument("--prepare", action="store_true",
+                        help="only generate the corpora and fill the caption cache (before parallel runs)")
+    parser.add_argument("--table", action="store_true", help="only print the table of the finished runs")
     parser.add_argument("--epochs", type=int, default=None, help="override the presets' epochs")
     parser.add_argument("--n-humanml3d", type=int, default=2500)
     parser.add_argument("--n-kitml", type=int, default=800)
