@@ -93,14 +93,17 @@ def prepare(args: argparse.Namespace) -> dict[str, Path | None]:
     }
     if args.prepare:
         text = get_preset("cpu").text
-        cache = TokenStateCache(shared_backbone(text.backbone), text.max_tokens, path=work / "token_states.pt",
-                                batch_size=256)
+        backbone = shared_backbone(text.backbone)
+        if args.device and args.device.startswith("cuda"):
+            backbone.to(args.device)  # only to fill the cache; the states are stored on the CPU
+        cache = TokenStateCache(backbone, text.max_tokens, path=work / "token_states.pt", batch_size=256)
         texts = []
         for name in ("humanml3d", "kitml"):
             source = make_source(name, name, corpora[name])
             for split in ("train", "val"):
                 texts += [c.text for r in read_records(source, split) for c in r.captions]
         precompute_captions(cache, texts, cache.batch_size, progress=not args.quiet)
+        backbone.to("cpu")
     return corpora
 
 

@@ -133,8 +133,13 @@ class TextBackbone(nn.Module):
 
     @torch.no_grad()
     def token_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Last hidden states (B, L, D), special tokens included (what the text head reads)."""
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        """Last hidden states (B, L, D) on the CPU, special tokens included (what the text head reads).
+
+        Computed wherever the backbone lives (``backbone.to("cuda")`` speeds up filling a caption cache); the states
+        come back to the CPU, where the cache keeps them."""
+        device = next(self.model.parameters()).device
+        states = self.model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device))
+        return states.last_hidden_state.float().cpu()
 
     @torch.no_grad()
     def sentence_embeddings(self, texts: Sequence[str], max_tokens: int = 256, batch_size: int = 64) -> torch.Tensor:
