@@ -1,65 +1,81 @@
 #!/usr/bin/env bash
-# The one prepared script for a lent GPU machine (H100/H200; see the device notes in the README). It runs from a
-# plain checkout with the machine's own torch (the project is not pip-installed there) and writes every figure
-# under $OUT as soon as it exists, so a run cut short still returns what it measured:
-#   1. the procedural corpora (HumanML3D dialect seed 1 n 2500, KIT-ML dialect seed 2 n 800, fresh seed 3 n 1700),
-#      generated in parallel on the machine's CPUs;
-#   2. the default-model recipe (`cpu` preset, 12 epochs, joint training) on the GPU, checked on the fresh corpus;
-#   3. the paper-shaped experiment grid (experiments/paper_table.py), its rows split over parallel processes;
-#   4. training and inference throughput of the `cpu` and `paper` presets (benchmarks/model_throughput.py);
-#   5. the trained run exported to TorchScript and the towers' GPU throughput in fp32 and fp16
-#      (benchmarks/gpu_inference.py).
+# The one prepared script for a lent GPU machine (H100/H200; README "GPU figures"). It runs from a plain checkout
+# with the machine's own torch (the project is not pip-installed there) and keeps what it has measured under $OUT
+# as it goes, so a run cut short still returns its figures:
+#   1. motion-tower throughput of the exported (TorchScript) towers per preset and precision
+#      (benchmarks/gpu_towers.py), while the procedural corpora are generated in parallel on the CPUs;
+#   2. the caption cache filled once on the GPU (experiments/transfer.py --prepare);
+#   3. the transfer ladder of experiments/transfer.py, every (variant, seed) in its own process on the one GPU:
+#      each run trains the cpu-sized recipe (12 epochs, both procedural dialects) and is scored on real mocap
+#      (bandai-namco-1, carried as .device/bandai-namco-1.tar.xz: CC BY-NC, measured with, never shipped), the
+#      transfer split and a fresh corpus;
+#   4. the table of every finished run (WORK/results/*.json, also packed into results.tgz every 20 s).
 # The frozen MiniLM cannot be downloaded there and the shipped package is too big to carry: carry a half-precision
-# copy in .device/minilm (README: "GPU figures") and point MOTION_RETRIEVAL_TEXT_BACKBONE_DIR at it.
+# copy in .device/minilm and point MOTION_RETRIEVAL_TEXT_BACKBONE_DIR at it (the backbone loads it as float32).
+# RUN_SECONDS bounds each training process (default 360 s). For a smoke test anywhere:
+#   DEVICE=cpu N_HML=40 N_KIT=20 N_EVAL=40 EPOCHS=1 SEEDS=0 LADDER="aug-light" EXTRA="" bash benchmarks/gpu_suite.sh
 set -uo pipefail
 OUT=${OUT:-$(mktemp -d)}
 WORK=${WORK:-/tmp/mr-gpu}
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=2
+RUN_SECONDS=${RUN_SECONDS:-360}
+DEVICE=${DEVICE:-cuda}
+N_HML=${N_HML:-2500} N_KIT=${N_KIT:-800} N_EVAL=${N_EVAL:-1700}
+SEEDS=${SEEDS:-0 1 2}
+LADDER=${LADDER:-baseline noise0.1 aug-light aug-full motpp-asis motpp-fixed}  # each with every seed in SEEDS
+EXTRA=${EXTRA:-aug-offset teacher-floor}  # each with seed 0 only
+SIZES=(--n-humanml3d "$N_HML" --n-kitml "$N_KIT" --n-eval "$N_EVAL")
+[ -n "${EPOCHS:-}" ] && SIZES+=(--epochs "$EPOCHS")
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export MOTION_RETRIEVAL_TEXT_BACKBONE_DIR=${MOTION_RETRIEVAL_TEXT_BACKBONE_DIR:-$PWD/.device/minilm}
-mkdir -p "$WORK" "$OUT"
+mkdir -p "$WORK/results" "$WORK/real" "$OUT"
+if [ -f .device/bandai-namco-1.tar.xz ]; then
+  tar xJf .device/bandai-namco-1.tar.xz -C "$WORK/real" && export MOTION_RETRIEVAL_REAL_MOCAP="$WORK/real/bandai-namco-1"
+fi
 start=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - start ))s] $*" | tee -a "$OUT/timeline.txt"; }
 
-nvidia-smi -L > "$OUT/device.txt" 2>&1; python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0))" >> "$OUT/device.txt" 2>&1
+{ nvidia-smi -L; nproc; python3 -c "import torch, numpy; print(torch.__version__, numpy.__version__, torch.cuda.get_device_name(0))"; } \
+  > "$OUT/device.txt" 2>&1
 
-synth() {  # out dialect n seed
-  python3 -c "from motion_retrieval.synth.corpus import generate_corpus as g; g('$1', '$2', n=$3, seed=$4)" \
-    > "$WORK/synth-$2-$4.log" 2>&1
+stamp "towers + corpora"
+timeout 150 python3 -m benchmarks.gpu_towers --presets paper cpu cpu-motpp --device "$DEVICE" --seconds 1 \
+  > "$OUT/gpu_towers.json" 2> "$WORK/towers.log" &
+towers=$!
+corpus() {  # path dialect n seed variant
+  python3 -c "from pathlib import Path; from experiments.common import corpus as c; c(Path('$1'), '$2', $3, $4, '$5')" \
+    > "$WORK/corpus-$4.log" 2>&1
 }
-stamp "corpora"
-synth "$WORK/dm/synth-humanml3d-s1-n2500" humanml3d 2500 1 &
-synth "$WORK/dm/synth-kitml-s2-n800" kitml 800 2 &
-synth "$WORK/dm/synth-humanml3d-s3-n1700" humanml3d 1700 3 &
-python3 -m benchmarks.model_throughput --device cuda --presets cpu paper --with-lm --json \
-  > "$OUT/model_throughput.json" 2> "$WORK/throughput.log" &
-throughput=$!
-wait
+corpus "$WORK/synth-humanml3d-s1-n$N_HML" humanml3d "$N_HML" 1 train &
+corpus "$WORK/synth-kitml-s2-n$N_KIT" kitml "$N_KIT" 2 train &
+corpus "$WORK/synth-humanml3d-s3-n$N_EVAL" humanml3d "$N_EVAL" 3 train &
+corpus "$WORK/synth-transfer-s4-n$N_EVAL" humanml3d "$N_EVAL" 4 transfer &
+for job in $(jobs -p); do [ "$job" = "$towers" ] || wait "$job"; done
 stamp "corpora done"
 
-stamp "default-model recipe + experiment grid"
-python3 -m experiments.default_model --work "$WORK/dm" --out "$WORK/dm/shipped" --device cuda --json \
-  > "$OUT/default_model.json" 2> "$WORK/default_model.log" &
-recipe=$!
-DATA=(--data "humanml3d=$WORK/dm/synth-humanml3d-s1-n2500" --data "kitml=$WORK/dm/synth-kitml-s2-n800")
-part=0
-for only in "humanml3d+kitml_MoT++" "humanml3d+kitml_MoT_ humanml3d+kitml_TMR" "humanml3d_"; do
-  part=$((part + 1))
-  # shellcheck disable=SC2086
-  python3 -m experiments.paper_table "${DATA[@]}" --device cuda --only $only --work "$WORK/pt$part" \
-    --out "$OUT/paper_table_$part.md" > "$WORK/pt$part.out" 2> "$WORK/pt$part.log" &
-done
-wait $recipe
-stamp "default-model recipe done"
+OMP_NUM_THREADS=8 python3 -m experiments.transfer --work "$WORK" "${SIZES[@]}" --prepare --device "$DEVICE" --quiet \
+  > "$WORK/prepare.log" 2>&1
+stamp "caption cache done ($?)"
+wait "$towers"
+stamp "towers done"
 
-python3 - "$WORK/dm/shipped" "$WORK/repo" > "$WORK/export.log" 2>&1 <<'EOF'
-import sys
-from motion_retrieval.export.repository import export_run
-print(export_run(sys.argv[1], sys.argv[2]).to_json())
-EOF
-stamp "export done ($?)"
-python3 benchmarks/gpu_inference.py --repo "$WORK/repo" --device cuda --max-seconds 120 \
-  > "$OUT/gpu_inference.json" 2> "$WORK/gpu_inference.log"
-stamp "gpu inference done ($?)"
-wait
+( while true; do tar czf "$OUT/results.tgz.tmp" -C "$WORK" results && mv "$OUT/results.tgz.tmp" "$OUT/results.tgz"; sleep 20; done ) &
+packer=$!
+runs=()
+launch() {  # variant seed-index
+  timeout "$RUN_SECONDS" python3 -m experiments.transfer --work "$WORK" "${SIZES[@]}" --only "$1" \
+    --seed-indices "$2" --device "$DEVICE" --quiet > "$WORK/run-$1-$2.log" 2>&1 &
+  runs+=($!)
+}
+for variant in $LADDER; do
+  for seed in $SEEDS; do launch "$variant" "$seed"; done
+done
+for variant in $EXTRA; do launch "$variant" 0; done
+stamp "${#runs[@]} runs launched"
+for job in "${runs[@]}"; do wait "$job"; done
+stamp "runs done"
+kill "$packer" 2>/dev/null
+tar czf "$OUT/results.tgz" -C "$WORK" results
+python3 -m experiments.transfer --work "$WORK" "${SIZES[@]}" --table > "$OUT/transfer_table.md" 2> "$WORK/table.log"
+for f in "$WORK"/run-*.log "$WORK"/prepare.log "$WORK"/towers.log; do echo "== $f"; tail -n 3 "$f"; done \
+  > "$OUT/logs_tail.txt" 2>&1
 stamp "all done"
-tail -n 5 "$WORK"/*.log > "$OUT/logs_tail.txt" 2>&1

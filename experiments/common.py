@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,10 @@ from typing import Any
 log = logging.getLogger("experiments")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REAL_FOLDER = REPO_ROOT.parent / "shared" / "fixtures" / "bandai-namco-1"
+# The real labelled takes (Bandai-Namco dataset-1, CC BY-NC: measured with, never shipped); another copy can be named
+# with MOTION_RETRIEVAL_REAL_MOCAP (the GPU suite carries one).
+REAL_FOLDER = Path(os.environ.get("MOTION_RETRIEVAL_REAL_MOCAP")
+                   or REPO_ROOT.parent / "shared" / "fixtures" / "bandai-namco-1")
 REAL_PROMPTS = REPO_ROOT / "benchmarks" / "prompts" / "bandai_namco_1.json"
 REAL_KEYS = ("zero_shot/accuracy", "zero_shot/balanced_accuracy", "t2m/mAP", "t2m/P@10", "side/accuracy")
 
