@@ -50,7 +50,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "aug-full": ("cpu", NOISE, {"augment": AUG_FULL}),
     "teacher-floor": ("cpu", {**NOISE, "loss": {"cccl_teacher_floor": 0.3}}, {"augment": AUG_LIGHT}),
     "motpp-asis": ("cpu-motpp", {}, {}),
-    "motpp-fixed": ("cpu-motpp", NOISE, {"augment": AUG_LIGHT}),
+    "motpp-fixed": ("cpu-motpp", NOISE, {}),  # MoT++ with the official init and the noise fix: compare to noise0.1
 }
 
 
