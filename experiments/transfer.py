@@ -43,14 +43,15 @@ NOISE = {"latent": {"noise_scale": 0.1}}
 
 # name -> (preset, model overrides, train overrides). The ladder adds one change per step.
 VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
-    "baseline": ("cpu", {}, {}),  # the recipe before this work: full-scale latent noise, no augmentation
-    "noise0.1": ("cpu", NOISE, {}),
-    "aug-light": ("cpu", NOISE, {"augment": AUG_LIGHT}),
+    # the recipe before this work: full-scale latent noise, no augmentation (MoT++ rows: the official init)
+    "baseline": ("cpu", {"latent": {"noise_scale": 1.0}}, {"augment": {}}),
+    "noise0.1": ("cpu", NOISE, {"augment": {}}),
+    "aug-light": ("cpu", NOISE, {"augment": AUG_LIGHT}),  # = the `cpu` preset, the shipped default
     "aug-offset": ("cpu", NOISE, {"augment": AUG_OFFSET}),
     "aug-full": ("cpu", NOISE, {"augment": AUG_FULL}),
     "teacher-floor": ("cpu", {**NOISE, "loss": {"cccl_teacher_floor": 0.3}}, {"augment": AUG_LIGHT}),
-    "motpp-asis": ("cpu-motpp", {}, {}),
-    "motpp-fixed": ("cpu-motpp", NOISE, {}),  # MoT++ with the official init and the noise fix: compare to noise0.1
+    "motpp-asis": ("cpu-motpp", {"latent": {"noise_scale": 1.0}}, {"augment": {}}),
+    "motpp-fixed": ("cpu-motpp", NOISE, {"augment": {}}),  # MoT++ with the noise fix: compare with noise0.1
 }
 
 
