@@ -13,11 +13,12 @@ import numpy as np
 import torch
 from torch import nn
 
-FEATURE_DIM = 263
+from motion_retrieval.features import FEATURE_DIM  # 263, from the serving contract
+
 NUM_JOINTS = 22  # SMPL-22, HumanML3D order; joint 0 is the root (pelvis)
 ZERO = FEATURE_DIM  # gather index of the appended zero
 
-# Layout of one 263-d frame (Guo et al. 2022).
+# Layout of one 263-d frame (Guo et al. 2022); the slices below must tile FEATURE_DIM (checked at import).
 ROOT_ROT_VEL = slice(0, 1)
 ROOT_LIN_VEL = slice(1, 3)
 ROOT_Y = slice(3, 4)
@@ -25,6 +26,9 @@ RIC = slice(4, 67)  # joints 1..21, xyz
 ROT6D = slice(67, 193)  # joints 1..21, 6 values
 LOCAL_VEL = slice(193, 259)  # joints 0..21, xyz
 FOOT_CONTACT = slice(259, 263)  # left heel, left toe, right heel, right toe
+
+if FOOT_CONTACT.stop != FEATURE_DIM:  # pragma: no cover - a layout change would break every exported model
+    raise ImportError(f"MoT++ token slices end at {FOOT_CONTACT.stop}, the feature layout has {FEATURE_DIM} values")
 
 ROOT_TOKEN = 0
 CONTACT_TOKEN = 22
