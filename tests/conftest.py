@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Helper modules shared by the test folders (tiny_models.py): importable by name, which importlib mode does not do.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Real data files (one HumanML3D motion, three CMU BVH takes). They are read in place, never copied into the project.
 SHARED_FIXTURES = Path(os.environ.get("MOTION_RETRIEVAL_FIXTURES", REPO_ROOT.parent / "shared" / "fixtures"))
 

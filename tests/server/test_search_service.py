@@ -84,10 +84,13 @@ def test_search_captions_ranks_stored_captions_by_cosine(search_server, ingested
         hits = client.search_captions(corpus[2]["features"], top_k=3)
     captions = sorted({c for record in corpus for c in record["captions"]})
     motion = embedder.embed_motions([corpus[2]["features"]])[0]
-    scores = embedder.embed_texts(captions) @ motion  # (C,)
-    best = np.argsort(-scores)[:3]
-    assert [h["text"] for h in hits] == [captions[i] for i in best]
-    np.testing.assert_allclose([h["score"] for h in hits], scores[best], atol=1e-4)
+    score = dict(zip(captions, embedder.embed_texts(captions) @ motion))  # caption -> cosine to the motion
+    # A caption is stored once per motion window (the 25 s take has several), so the top 3 may repeat a text.
+    got = [h["score"] for h in hits]
+    assert len(hits) == 3 and got == sorted(got, reverse=True)
+    np.testing.assert_allclose(got, [score[h["text"]] for h in hits], atol=1e-4)
+    assert hits[0]["text"] == max(captions, key=score.get)
+    assert all(score[c] <= got[-1] + 1e-4 for c in captions if c not in {h["text"] for h in hits})
 
 
 def test_typed_filters(search_server, ingested):

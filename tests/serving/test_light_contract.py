@@ -61,8 +61,7 @@ def test_feature_dim_is_defined_once():
                if "FEATURE_DIM = 263" in p.read_text()]
     literal += [p.relative_to(ROOT).as_posix() for folder in ("server", "milvus_plugin")
                 for p in (ROOT / folder).rglob("*.py") if "FEATURE_DIM = 263" in p.read_text()]
-    # models/tokens.py (the model code, not part of serving) still names its own; everything else imports this one.
-    assert set(literal) - {"motion_retrieval/models/tokens.py"} == {"motion_retrieval/serving/tensors.py"}, literal
+    assert literal == ["motion_retrieval/serving/tensors.py"], literal  # everything else imports this one
 
 
 def test_the_server_image_installs_only_the_serving_extras():
