@@ -40,18 +40,20 @@ AUG_LIGHT = {"tempo": 0.15, "crop": 0.05, "noise": 0.05}
 AUG_OFFSET = {**AUG_LIGHT, "offset": 0.3, "scale": 0.15}
 AUG_FULL = {**AUG_OFFSET, "group_dropout": 0.15}
 NOISE = {"latent": {"noise_scale": 0.1}}
+FULL_NOISE = {"latent": {"noise_scale": 1.0}}  # the paper's sampling, the presets' default before this work
+NO_AUG = {"augment": {}}
 
 # name -> (preset, model overrides, train overrides). The ladder adds one change per step.
 VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     # the recipe before this work: full-scale latent noise, no augmentation (MoT++ rows: the official init)
-    "baseline": ("cpu", {"latent": {"noise_scale": 1.0}}, {"augment": {}}),
-    "noise0.1": ("cpu", NOISE, {"augment": {}}),
+    "baseline": ("cpu", FULL_NOISE, NO_AUG),
+    "noise0.1": ("cpu", NOISE, NO_AUG),
     "aug-light": ("cpu", NOISE, {"augment": AUG_LIGHT}),  # = the `cpu` preset, the shipped default
     "aug-offset": ("cpu", NOISE, {"augment": AUG_OFFSET}),
     "aug-full": ("cpu", NOISE, {"augment": AUG_FULL}),
     "teacher-floor": ("cpu", {**NOISE, "loss": {"cccl_teacher_floor": 0.3}}, {"augment": AUG_LIGHT}),
-    "motpp-asis": ("cpu-motpp", {"latent": {"noise_scale": 1.0}}, {"augment": {}}),
-    "motpp-fixed": ("cpu-motpp", NOISE, {"augment": {}}),  # MoT++ with the noise fix: compare with noise0.1
+    "motpp-asis": ("cpu-motpp", FULL_NOISE, NO_AUG),
+    "motpp-fixed": ("cpu-motpp", NOISE, NO_AUG),  # MoT++ with the noise fix: compare with noise0.1
 }
 
 

@@ -259,7 +259,7 @@ def _cpu_motpp() -> ModelConfig:
         text=TextEncoderConfig(d_model=128, layers=2, heads=4, ff=256, dropout=0.1, max_tokens=48),
         # Sampling noise at a tenth of sigma (TEMOS/TMR's `fact`): at initialisation mu barely differs between
         # motions while sigma is ~1, and a 12-epoch run cannot wait for the encoders to outgrow full-scale noise
-        # (experiments/transfer.py: fresh-corpus R@10 78 -> 95 %, real-mocap zero-shot 38 -> 47 %, 3 seeds each).
+        # (experiments/transfer.py, MoT++: fresh-corpus R@10 64 -> 93 %, real zero-shot 37 -> 49 %, 3 seeds each).
         latent=LatentConfig(dim=256, variational=True, noise_scale=0.1),
         decoder=DecoderConfig(enabled=False, layers=2, heads=4, ff=256),
         loss=LossConfig(cccl_start_epoch=2, cccl_end_epoch=5),
