@@ -43,6 +43,7 @@ class TrainConfig:
     grad_clip_norm: float | None = None  # [C] does not clip
     text_batch_size: int = 64  # captions per batch when precomputing token states and teacher embeddings
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # domain randomisation (data.augment)
+    ema_decay: float = 0.0  # > 0: validate and save an EMA of the weights (training.ema); 0 = the raw weights
 
     def __post_init__(self) -> None:
         self.augment = AugmentConfig.from_dict(self.augment)
@@ -55,6 +56,8 @@ class TrainConfig:
                      "text_batch_size"):
             if int(getattr(self, name)) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            problems.append(f"ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}")
         if self.num_workers < 0:
             problems.append(f"num_workers must be >= 0, got {self.num_workers}")
         if not 0 <= self.min_seconds < self.max_seconds:

@@ -5,7 +5,8 @@ the 0-based epoch is passed to the model because the CCCL hand-off schedule depe
 ends with validation on the val split (first caption per motion, the "normal" protocol; rsum picks the best
 epoch), a line in ``metrics.jsonl``, ``curves.png`` and ``checkpoint.pt``, so an interrupted run resumes where
 it stopped. The run directory's towers are the last epoch's ([C]'s reproduce scripts evaluate ``latest``) unless
-``select="best"``.
+``select="best"``. With ``train.ema_decay`` > 0 what is validated, selected and saved is the exponential moving
+average of the weights (``training/ema.py``); the checkpoint holds both, so a resumed run continues the average.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from motion_retrieval.models.retrieval import RetrievalModel
 from motion_retrieval.models.text_backbone import TextBackbone, TokenStateCache, precompute_captions, shared_backbone
 from motion_retrieval.stats import Normalizer
 from motion_retrieval.training.config import TrainConfig
+from motion_retrieval.training.ema import WeightAverage
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +171,7 @@ class Trainer:
         self.model: RetrievalModel = create_model(model_config).to(self.device)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=train_config.lr, weight_decay=train_config.weight_decay)
+        self.ema = WeightAverage(self.model, train_config.ema_decay) if train_config.ema_decay > 0 else None
         self.start_epoch = 0
         self.best_rsum: float | None = None
         self.best_epoch: int | None = None
@@ -201,6 +204,7 @@ class Trainer:
             "epoch": epochs_done,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "ema": None if self.ema is None else self.ema.state_dict(),
             "best_rsum": self.best_rsum,
             "best_epoch": self.best_epoch,
             "elapsed_s": elapsed,
@@ -221,6 +225,11 @@ class Trainer:
                               "delete the checkpoint to start over")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        if self.ema is not None:
+            if state.get("ema") is None:
+                raise ConfigError(f"{path}: the checkpoint has no weight average but ema_decay is set; use a new "
+                                  "--out or delete the checkpoint to start over")
+            self.ema.load_state_dict(state["ema"])
         self.start_epoch = int(state["epoch"])
         self.best_rsum, self.best_epoch = state.get("best_rsum"), state.get("best_epoch")
         self.elapsed_before = float(state.get("elapsed_s", 0.0))
@@ -278,6 +287,8 @@ class Trainer:
             if self.config.grad_clip_norm:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip_norm)
             self.optimizer.step()
+            if self.ema is not None:
+                self.ema.update(self.model)
             steps += 1
             samples += len(batch["keys"])
             sums["loss"] += float(loss.detach())
@@ -291,10 +302,15 @@ class Trainer:
         return {**{f"train/{k}": v / steps for k, v in sorted(sums.items())},
                 "train/steps": steps, "train/samples": samples}
 
+    @property
+    def served_model(self) -> RetrievalModel:
+        """The weights that are validated and saved: the weight average when there is one."""
+        return self.model if self.ema is None else self.ema.module
+
     def validate(self) -> dict[str, float]:
         if self.val_set is None:
             return {}
-        embedded = embed_set(self.model, self.val_set, self.cache, self.config.eval_batch_size, self.device)
+        embedded = embed_set(self.served_model, self.val_set, self.cache, self.config.eval_batch_size, self.device)
         metrics = evaluate_embedded(embedded, ["normal"])["normal"]
         return {f"val/{k}": v for k, v in metrics.items()}
 
@@ -334,12 +350,12 @@ class Trainer:
             log.info("epoch %d: loss %.4f%s (%.1f s)", epoch, line["train/loss"],
                      "" if rsum is None else f", val rsum {rsum:.2f}", line["train/epoch_time_s"])
             if self.select == "best" and (improved or self.val_set is None):
-                rd.save_towers(self.run_dir, self.model, self.half_towers)
+                rd.save_towers(self.run_dir, self.served_model, self.half_towers)
             self.save_checkpoint(epoch + 1, line["wall_time_s"])
             write_curves(metrics_path, self.run_dir / rd.CURVES_FILE)
             last = line
         if self.select == "last" or not (self.run_dir / rd.MOTION_TOWER_FILE).exists():
-            rd.save_towers(self.run_dir, self.model, self.half_towers)
+            rd.save_towers(self.run_dir, self.served_model, self.half_towers)
         if not self.keep_checkpoint and self._checkpoint_path().exists():
             self._checkpoint_path().unlink()
         wall = time.perf_counter() - started
