@@ -90,8 +90,10 @@ class CaptionedMotions(Dataset):
         random_caption: bool = True,
         seed: int = 0,
         augment: AugmentConfig | None = None,
+        align_mirrors: bool = False,
     ):
         self.name = name
+        self.align_mirrors = align_mirrors
         self.augmenter = Augmenter(augment) if augment is not None and augment.enabled else None
         self.normalizer = normalizer
         self.max_frames = max_frames
@@ -120,6 +122,7 @@ class CaptionedMotions(Dataset):
             raise MotionDataError(where, f"dataset {name!r}: no usable clips ({len(records)} motions read, "
                                          f"{no_captions} without a usable caption{limits}, "
                                          f"{no_features} without features)")
+        self.mirror_partner = mirror_partners(self.keys())
 
     def __len__(self) -> int:
         return len(self.records)
@@ -139,13 +142,22 @@ class CaptionedMotions(Dataset):
     def first_captions(self) -> list[str]:
         return [captions[0].text for captions in self.captions]
 
+    def caption_for(self, index: int) -> Caption:
+        """The caption motion ``index`` carries this epoch. With ``align_mirrors`` a motion and its mirror twin
+        draw the same caption line (the mirror's captions are the original's, side words swapped, line by line)."""
+        captions = self.captions[index]
+        if not self.random_caption or len(captions) == 1:
+            return captions[0]
+        key = index
+        partner = self.mirror_partner[index]
+        if self.align_mirrors and partner is not None and len(self.captions[partner]) == len(captions):
+            key = min(index, partner)
+        rng = np.random.default_rng((self.seed, self.epoch, key))
+        return captions[int(rng.integers(len(captions)))]
+
     def __getitem__(self, index: int) -> Sample:
-        record, captions = self.records[index], self.captions[index]
-        if self.random_caption and len(captions) > 1:
-            rng = np.random.default_rng((self.seed, self.epoch, index))
-            caption = captions[int(rng.integers(len(captions)))]
-        else:
-            caption = captions[0]
+        record = self.records[index]
+        caption = self.caption_for(index)
         clip = crop_to_caption(record, caption).features
         rng = np.random.default_rng((self.seed, self.epoch, index, 1)) if self.augmenter is not None else None
         if rng is not None:
@@ -155,6 +167,17 @@ class CaptionedMotions(Dataset):
         if rng is not None:
             motion = self.augmenter.normalised(motion, rng)
         return Sample(motion=motion, caption=caption.text, key=record.id, dataset=self.name)
+
+
+def mirror_partners(keys: Sequence[str]) -> list[int | None]:
+    """For each motion id the index of its left/right mirror twin in ``keys`` (HumanML3D's ``M`` prefix: ``M012314``
+    mirrors ``012314``), or None when the twin is not there."""
+    where = {key: i for i, key in enumerate(keys)}
+    partners: list[int | None] = []
+    for key in keys:
+        twin = key[1:] if key.startswith("M") and key[1:] in where else "M" + key
+        partners.append(where.get(twin))
+    return partners
 
 
 def joint_dataset(datasets: Sequence[CaptionedMotions]) -> ConcatDataset:

@@ -44,6 +44,7 @@ class TrainConfig:
     text_batch_size: int = 64  # captions per batch when precomputing token states and teacher embeddings
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # domain randomisation (data.augment)
     ema_decay: float = 0.0  # > 0: validate and save an EMA of the weights (training.ema); 0 = the raw weights
+    mirror_pairs: bool = False  # side-specific motions and their M twins share a batch (data.mirror_batches)
 
     def __post_init__(self) -> None:
         self.augment = AugmentConfig.from_dict(self.augment)
@@ -58,6 +59,11 @@ class TrainConfig:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.ema_decay < 1.0:
             problems.append(f"ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}")
+        if not isinstance(self.mirror_pairs, bool):
+            problems.append(f"mirror_pairs must be true or false, got {self.mirror_pairs!r}")
+        elif self.mirror_pairs and self.dataset_weights:
+            problems.append("mirror_pairs and dataset_weights cannot be combined: weighted sampling draws motions "
+                            "one at a time, with replacement, and cannot keep twins together")
         if self.num_workers < 0:
             problems.append(f"num_workers must be >= 0, got {self.num_workers}")
         if not 0 <= self.min_seconds < self.max_seconds:

@@ -36,6 +36,7 @@ from motion_retrieval.data.batching import (
     to_device,
     weighted_sampler,
 )
+from motion_retrieval.data.mirror_batches import MirrorPairBatches
 from motion_retrieval.data.record import MotionRecord
 from motion_retrieval.data.sources import DataSource, has_split, read_records
 from motion_retrieval.errors import ConfigError
@@ -153,7 +154,8 @@ class Trainer:
         self.train_sets = [
             CaptionedMotions(records, data.normalizers[name], name=name, max_frames=max_frames,
                              min_seconds=train_config.min_seconds, max_seconds=train_config.max_seconds,
-                             random_caption=True, seed=train_config.seed, augment=train_config.augment)
+                             random_caption=True, seed=train_config.seed, augment=train_config.augment,
+                             align_mirrors=train_config.mirror_pairs)
             for name, records in data.train.items()
         ]
         self.val_set = None
@@ -172,6 +174,7 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=train_config.lr, weight_decay=train_config.weight_decay)
         self.ema = WeightAverage(self.model, train_config.ema_decay) if train_config.ema_decay > 0 else None
+        self.epoch_mirror_pairs = 0  # twins paired in the current epoch's batches (train.mirror_pairs)
         self.start_epoch = 0
         self.best_rsum: float | None = None
         self.best_epoch: int | None = None
@@ -248,6 +251,12 @@ class Trainer:
             dataset.set_epoch(epoch)
         joint = joint_dataset(self.train_sets)
         generator = torch.Generator().manual_seed(self.config.seed + epoch)
+        if self.config.mirror_pairs:
+            batches = MirrorPairBatches(self.train_sets, self.config.batch_size, seed=self.config.seed + epoch,
+                                        drop_last=len(joint) > self.config.batch_size)
+            self.epoch_mirror_pairs = batches.pairs
+            return DataLoader(joint, batch_sampler=batches, num_workers=self.config.num_workers,
+                              collate_fn=Collator(self.cache), pin_memory=self.device.type == "cuda")
         sampler = None
         if self.config.dataset_weights:
             sampler = weighted_sampler(self.train_sets, self.config.dataset_weights, generator)
@@ -299,8 +308,11 @@ class Trainer:
                 iterator.set_postfix(loss=f"{sums['loss'] / steps:.4f}")
         if steps == 0:
             raise ConfigError("an epoch had no batches: the training set is empty")
-        return {**{f"train/{k}": v / steps for k, v in sorted(sums.items())},
+        line = {**{f"train/{k}": v / steps for k, v in sorted(sums.items())},
                 "train/steps": steps, "train/samples": samples}
+        if self.config.mirror_pairs:
+            line["train/mirror_pairs"] = self.epoch_mirror_pairs
+        return line
 
     @property
     def served_model(self) -> RetrievalModel:
