@@ -180,6 +180,21 @@ def mirror_partners(keys: Sequence[str]) -> list[int | None]:
     return partners
 
 
+def side_twins(keys: Sequence[str], captions: Sequence[str]) -> torch.Tensor:
+    """(B, B) bool: True where samples i and j are left/right mirror twins carrying different captions (the
+    same line with its side words swapped): the pairs ``train.mirror_pairs`` brings together."""
+    where: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        where.setdefault(key, []).append(i)
+    twins = torch.zeros(len(keys), len(keys), dtype=torch.bool)
+    for i, key in enumerate(keys):
+        if key.startswith("M"):
+            for j in where.get(key[1:], ()):
+                if captions[i] != captions[j]:
+                    twins[i, j] = twins[j, i] = True
+    return twins
+
+
 def joint_dataset(datasets: Sequence[CaptionedMotions]) -> ConcatDataset:
     """The joint training set: the datasets one after the other, no per-dataset tokens (PAPER.md 6)."""
     return ConcatDataset(list(datasets))
@@ -206,7 +221,8 @@ class Collator:
 
     Keys: ``motion`` (B, T, 263) float32 zero-padded to the longest clip, ``motion_mask`` (B, T) bool,
     ``length`` (B,) int64, ``text_states`` (B, L, D) float32, ``text_mask`` (B, L) bool, ``teacher`` (B, D)
-    float32 unit-norm, and the lists ``captions``, ``keys``, ``datasets``.
+    float32 unit-norm, ``side_twins`` (B, B) bool (``side_twins``), and the lists ``captions``, ``keys``,
+    ``datasets``.
     """
 
     def __init__(self, cache: TokenStateCache | None):
@@ -226,6 +242,7 @@ class Collator:
             "captions": [s.caption for s in samples],
             "keys": [s.key for s in samples],
             "datasets": [s.dataset for s in samples],
+            "side_twins": side_twins([s.key for s in samples], [s.caption for s in samples]),
         }
         if self.cache is not None:
             states, text_mask, teacher = self.cache.get(batch["captions"])  # (B, L, D), (B, L), (B, D)

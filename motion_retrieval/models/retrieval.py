@@ -36,7 +36,7 @@ def build_motion_encoder(config: MotionEncoderConfig, latent_dim: int) -> nn.Mod
 def build_contrastive_loss(config: LossConfig) -> nn.Module:
     if config.contrastive == "cccl":
         return CCCLLoss(config.temperature, config.cccl_start_epoch, config.cccl_end_epoch, config.learnable_scale,
-                        config.cccl_teacher_floor)
+                        config.cccl_teacher_floor, config.cccl_mask_twins)
     if config.contrastive == "infonce":
         return InfoNCELoss(config.temperature, config.learnable_scale, None)
     if config.contrastive == "infonce_filtered":
@@ -117,7 +117,7 @@ class RetrievalModel(nn.Module):
         teacher = batch.get("teacher")
 
         if isinstance(self.contrastive, CCCLLoss):
-            terms = self.contrastive(m_z, t_z, teacher, epoch)
+            terms = self.contrastive(m_z, t_z, teacher, epoch, side_twins=batch.get("side_twins"))
         else:
             terms = self.contrastive(m_z, t_z, teacher)
         out: dict[str, torch.Tensor] = {"contrastive_loss": weights.contrastive_weight * terms["loss"],

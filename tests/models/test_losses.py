@@ -114,6 +114,44 @@ def test_cccl_teacher_floor_keeps_the_teacher_after_the_hand_off():
         floored(m, t, None, epoch=10)
 
 
+def test_cccl_leaves_side_twins_out_of_the_teacher_term_only():
+    torch.manual_seed(1)
+    m, t, e = torch.randn(6, 16).double(), torch.randn(6, 16).double(), F.normalize(torch.randn(6, 10), dim=-1).double()
+    twins = torch.zeros(6, 6, dtype=torch.bool)
+    twins[0, 3] = twins[3, 0] = True
+    masked, kept = CCCLLoss(start_epoch=2, end_epoch=4), CCCLLoss(start_epoch=2, end_epoch=4, mask_twins=False)
+    a = masked(m, t, e, 0, side_twins=twins)
+    assert torch.isfinite(a["loss"]) and float(a["teach"]) > 0
+    assert float(a["nce"]) == float(kept(m, t, e, 0, side_twins=twins)["nce"])  # the contrastive term is untouched
+    unmasked = kept(m, t, e, 0, side_twins=twins)
+    assert float(unmasked["teach"]) == pytest.approx(float(masked(m, t, e, 0)["teach"]))  # no twins: full term
+    assert float(unmasked["teach"]) != pytest.approx(float(a["teach"]))
+    # masked, the term is a by-hand KL over every row's other columns: the twin's similarity never counts
+    scale = math.exp(math.log(10.0))
+    expected = 0.0
+    for sim_other in (t, m):
+        n = F.normalize(sim_other, dim=-1)
+        other = scale * n @ n.T
+        target = scale * e @ e.T
+        rows = 0.0
+        for i in range(6):
+            keep = [j for j in range(6) if not twins[i, j]]
+            rows += float(F.kl_div(F.log_softmax(other[i, keep], 0), F.log_softmax(target[i, keep], 0),
+                                   log_target=True, reduction="sum"))
+        expected += rows / 6
+    assert float(a["teach"]) == pytest.approx(expected, rel=1e-6)
+
+
+def test_side_twins_mark_mirror_pairs_whose_captions_differ():
+    from motion_retrieval.data.batching import side_twins
+
+    keys = ["000001", "M000001", "000002", "M000002", "000003"]
+    captions = ["waves the left hand", "waves the right hand", "jumps", "jumps", "M000001"]
+    twins = side_twins(keys, captions)
+    assert twins.tolist() == [[False, True, False, False, False], [True, False, False, False, False],
+                              [False] * 5, [False] * 5, [False] * 5]
+
+
 def test_cccl_lambda_schedule():
     assert [cccl_lambda(e, 40, 100) for e in (0, 39, 40, 41, 70, 99, 100, 101, 249)] == pytest.approx(
         [0.0, 0.0, 0.0, 1 / 60, 0.5, 59 / 60, 1.0, 1.0, 1.0])
