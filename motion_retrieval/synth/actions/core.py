@@ -285,37 +285,11 @@ def locomotion(ctx: ActionContext, steps: int, step_len: float, cadence: float, 
     return p, phase
 
 
-# A gait's shape belongs to the person, not to the speed word: two people running at the same speed differ in
-# knee lift, arm pumping and lean more than one fixed shape per label allows. With one shape per label, shape alone
-# names the label in our corpus and a model learns to read the shape, which real takes do not share, instead of
-# the speed (measured: the shipped model's label for real runs and sprints did not move when the takes were played
-# 0.7x to 1.4x as fast). So every take moves its joint amplitudes up to SHAPE_BLEND of the way
-# (geometrically) towards a neighbouring label of the same gait: neighbouring labels overlap in shape, and the
-# speed, kept inside the label's band, is what tells them apart.
-GAIT_GROUPS = (("slow", "normal", "fast"), ("jog", "run", "sprint"))  # walking, running (flight phase)
-SHAPE_BLEND = 0.65
-_SHAPE_FIELDS = ("hip", "knee", "arm", "elbow", "lean", "ankle")
-
-
-def person_gait(ctx: ActionContext, speed: str, shape: GaitShape) -> GaitShape:
-    """``shape`` of speed label ``speed`` moved a random share of the way towards a neighbouring label of the same
-    gait (see SHAPE_BLEND). The stride stays the label's: with it, the speed a take reaches within its band."""
-    group = next(g for g in GAIT_GROUPS if speed in g)
-    i = group.index(speed)
-    neighbours = [group[j] for j in (i - 1, i + 1) if 0 <= j < len(group)]
-    toward = neighbours[int(ctx.rng.integers(len(neighbours)))]
-    share = float(ctx.rng.uniform(0.0, SHAPE_BLEND))
-    own, to = SPEEDS[speed][2], SPEEDS[toward][2]
-    return replace(shape, **{k: getattr(shape, k) * (getattr(to, k) / getattr(own, k)) ** share
-                             for k in _SHAPE_FIELDS})
-
-
 def gait_program(ctx: ActionContext, speed: str, steps: int, shape: GaitShape | None = None,
                  **kw) -> tuple[Program, np.ndarray]:
-    """A straight gait at a named speed (slow / normal / fast / jog / run / sprint), the speed kept in its band;
-    the take's joint amplitudes are its person's (``person_gait``)."""
+    """A straight gait at a named speed (slow / normal / fast / jog / run / sprint), the speed kept in its band."""
     rel_len, cadence, default = SPEEDS[speed]
-    shape = person_gait(ctx, speed, shape or default)
+    shape = shape or default
     shape = replace(shape, hip=shape.hip * ctx.amp ** 0.5)
     p, phase = locomotion(ctx, steps, ctx.jitter(rel_len * ctx.leg, 0.08), ctx.jitter(cadence, 0.06), shape,
                           band=speed, **kw)
