@@ -54,9 +54,9 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "teacher-floor": ("cpu", {**NOISE, "loss": {"cccl_teacher_floor": 0.3}}, {"augment": AUG_LIGHT}),
     "ema": ("cpu", NOISE, {"augment": AUG_LIGHT, "ema_decay": 0.995}),  # towers = the weight average
     # twins share a batch; the first keeps them in CCCL's teacher term (the frozen LM is blind to side)
-    "mirror-pairs-teacher": ("cpu", {**NOISE, "loss": {"cccl_mask_twins": False}},
-                             {"augment": AUG_LIGHT, "mirror_pairs": True}),
-    "mirror-pairs": ("cpu", NOISE, {"augment": AUG_LIGHT, "mirror_pairs": True}),  # ... and masks them there
+    "mirror-pairs-teacher": ("cpu", NOISE, {"augment": AUG_LIGHT, "mirror_pairs": True}),
+    "mirror-pairs": ("cpu", {**NOISE, "loss": {"cccl_mask_twins": True}},  # ... and masks them there
+                     {"augment": AUG_LIGHT, "mirror_pairs": True}),
     "motpp-asis": ("cpu-motpp", FULL_NOISE, NO_AUG),
     "motpp-fixed": ("cpu-motpp", NOISE, NO_AUG),  # MoT++ with the noise fix: compare with noise0.1
 }

@@ -12,10 +12,12 @@ With M, T the L2-normalised sampled motion / text latents and E the unit-norm te
 
 ``side_twins`` (B, B) bool marks left/right mirror twins with side-swapped captions (``train.mirror_pairs`` puts
 them in one batch); their entries are left out of L_teach (masked in S^e, S^tt and S^mm alike; ``mask_twins``,
-``loss.cccl_mask_twins``, on by default). The frozen sentence
+``loss.cccl_mask_twins``; off by default, as in the paper). The frozen sentence
 model is blind to side ("a person walks to the left." / "... right.": cosine ~0.99 in MiniLM), and distilling
-its similarities would pull each twin onto the other, against the contrastive term that must tell them apart
-(measured: with twins in one batch and the full teacher, real left/right accuracy fell from 73 to 57 %).
+its similarities pulls each twin towards the other, against the contrastive term that must tell them apart.
+Measured (README, "Transfer"): neither mirror pairing nor this mask is a reliable gain on real takes yet (one run
+each, left/right 56.7-80.0 % against 66.7 +/- 6.7 % for the default over three seeds), so both are off in the
+presets and kept as tested options.
 
 ``teacher_floor`` (0 in the paper) keeps some of the teacher's text-text structure after the hand-off: the text head
 then keeps the frozen language model's semantics for phrasings it never saw in training (our training captions
@@ -51,7 +53,7 @@ class CCCLLoss(nn.Module):
     """``forward(motion_z, text_z, teacher, epoch) -> dict``: "loss" plus every term as a detached diagnostic."""
 
     def __init__(self, temperature: float = 0.1, start_epoch: int = 40, end_epoch: int = 100,
-                 learnable_scale: bool = True, teacher_floor: float = 0.0, mask_twins: bool = True):
+                 learnable_scale: bool = True, teacher_floor: float = 0.0, mask_twins: bool = False):
         super().__init__()
         self.mask_twins = mask_twins
         self.start_epoch = start_epoch

@@ -119,7 +119,7 @@ def test_cccl_leaves_side_twins_out_of_the_teacher_term_only():
     m, t, e = torch.randn(6, 16).double(), torch.randn(6, 16).double(), F.normalize(torch.randn(6, 10), dim=-1).double()
     twins = torch.zeros(6, 6, dtype=torch.bool)
     twins[0, 3] = twins[3, 0] = True
-    masked, kept = CCCLLoss(start_epoch=2, end_epoch=4), CCCLLoss(start_epoch=2, end_epoch=4, mask_twins=False)
+    masked, kept = CCCLLoss(start_epoch=2, end_epoch=4, mask_twins=True), CCCLLoss(start_epoch=2, end_epoch=4)
     a = masked(m, t, e, 0, side_twins=twins)
     assert torch.isfinite(a["loss"]) and float(a["teach"]) > 0
     assert float(a["nce"]) == float(kept(m, t, e, 0, side_twins=twins)["nce"])  # the contrastive term is untouched
