@@ -273,7 +273,8 @@ def _cpu() -> ModelConfig:
     Trained with the `cpu` recipe (12 epochs on ~5k clips, ~5 min of training on 2 idle CPU cores) it reaches
     93.7 / 94.3 % t2m / m2t R@10 on a fresh 510-motion test split of our corpus and 52.1 % zero-shot accuracy on
     real optical mocap; MoT++ at the same size (`cpu-motpp`) reaches 92.9 ± 0.7 % fresh but less on real takes
-    (mAP 41.7 against 49.0 over three seeds), so the default stays TMR-style (README, "Transfer"). The fields MoT++ alone reads (attention, spatial/temporal layers) keep the `cpu-motpp` values
+    (mAP 41.7 against 49.0 over three seeds), so the default stays TMR-style (README, "Transfer"). The fields
+    MoT++ alone reads (attention, spatial/temporal layers) keep the `cpu-motpp` values
     so that switching `motion.kind` back gives that preset. Motion dropout is off for the CPU cost reason given in
     `_cpu_motpp`. The embedding stays 256-d: that is the public contract.
     """
