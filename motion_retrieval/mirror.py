@@ -8,13 +8,15 @@ left <-> right (and similar words) swapped.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 from motion_retrieval.features import feature_layout
 from motion_retrieval.skeleton import SMPL22, SkeletonSpec, get_skeleton
 
-__all__ = ["mirror_caption", "mirror_features", "mirror_joints"]
+__all__ = ["mirror_caption", "mirror_features", "mirror_joints", "mirror_partners", "side_twins"]
 
 
 def mirror_joints(joints: np.ndarray, spec: SkeletonSpec | str = SMPL22) -> np.ndarray:
@@ -123,3 +125,25 @@ def mirror_caption(text: str) -> str:
     "anticlockwise" and "counter-clockwise" both become "clockwise"; "all right", "right away" and "right now" stay.
     """
     return _CAPTION_RE.sub(_swap, text)
+
+
+# ------------------------------------------------------------------------------------ twins by id
+def mirror_partners(keys: Sequence[str]) -> list[int | None]:
+    """For each motion id the index of its left/right mirror twin in ``keys`` (HumanML3D's ``M`` prefix: ``M012314``
+    mirrors ``012314``), or None when the twin is not there."""
+    where = {key: i for i, key in enumerate(keys)}
+    partners: list[int | None] = []
+    for key in keys:
+        twin = key[1:] if key.startswith("M") and key[1:] in where else "M" + key
+        partners.append(where.get(twin))
+    return partners
+
+
+def side_twins(keys: Sequence[str], captions: Sequence[str]) -> torch.Tensor:
+    """(B, B) bool: True where batch samples i and j are left/right mirror twins carrying different captions (the
+    same line with its side words swapped): the pairs ``train.mirror_pairs`` brings together."""
+    twins = torch.zeros(len(keys), len(keys), dtype=torch.bool)
+    for i, j in enumerate(mirror_partners(keys)):
+        if j is not None and captions[i] != captions[j]:
+            twins[i, j] = twins[j, i] = True
+    return twins

@@ -25,6 +25,7 @@ from motion_retrieval.data.augment import AugmentConfig, Augmenter
 from motion_retrieval.data.humanml3d import caption_frames, crop_to_caption
 from motion_retrieval.data.record import Caption, MotionRecord
 from motion_retrieval.errors import MotionDataError
+from motion_retrieval.mirror import mirror_partners
 from motion_retrieval.models.text_backbone import TokenStateCache
 from motion_retrieval.models.tokens import fit_to_max_frames
 from motion_retrieval.stats import Normalizer
@@ -169,32 +170,6 @@ class CaptionedMotions(Dataset):
         return Sample(motion=motion, caption=caption.text, key=record.id, dataset=self.name)
 
 
-def mirror_partners(keys: Sequence[str]) -> list[int | None]:
-    """For each motion id the index of its left/right mirror twin in ``keys`` (HumanML3D's ``M`` prefix: ``M012314``
-    mirrors ``012314``), or None when the twin is not there."""
-    where = {key: i for i, key in enumerate(keys)}
-    partners: list[int | None] = []
-    for key in keys:
-        twin = key[1:] if key.startswith("M") and key[1:] in where else "M" + key
-        partners.append(where.get(twin))
-    return partners
-
-
-def side_twins(keys: Sequence[str], captions: Sequence[str]) -> torch.Tensor:
-    """(B, B) bool: True where samples i and j are left/right mirror twins carrying different captions (the
-    same line with its side words swapped): the pairs ``train.mirror_pairs`` brings together."""
-    where: dict[str, list[int]] = {}
-    for i, key in enumerate(keys):
-        where.setdefault(key, []).append(i)
-    twins = torch.zeros(len(keys), len(keys), dtype=torch.bool)
-    for i, key in enumerate(keys):
-        if key.startswith("M"):
-            for j in where.get(key[1:], ()):
-                if captions[i] != captions[j]:
-                    twins[i, j] = twins[j, i] = True
-    return twins
-
-
 def joint_dataset(datasets: Sequence[CaptionedMotions]) -> ConcatDataset:
     """The joint training set: the datasets one after the other, no per-dataset tokens (PAPER.md 6)."""
     return ConcatDataset(list(datasets))
@@ -221,8 +196,7 @@ class Collator:
 
     Keys: ``motion`` (B, T, 263) float32 zero-padded to the longest clip, ``motion_mask`` (B, T) bool,
     ``length`` (B,) int64, ``text_states`` (B, L, D) float32, ``text_mask`` (B, L) bool, ``teacher`` (B, D)
-    float32 unit-norm, ``side_twins`` (B, B) bool (``side_twins``), and the lists ``captions``, ``keys``,
-    ``datasets``.
+    float32 unit-norm, and the lists ``captions``, ``keys``, ``datasets``.
     """
 
     def __init__(self, cache: TokenStateCache | None):
@@ -242,7 +216,6 @@ class Collator:
             "captions": [s.caption for s in samples],
             "keys": [s.key for s in samples],
             "datasets": [s.dataset for s in samples],
-            "side_twins": side_twins([s.key for s in samples], [s.caption for s in samples]),
         }
         if self.cache is not None:
             states, text_mask, teacher = self.cache.get(batch["captions"])  # (B, L, D), (B, L), (B, D)

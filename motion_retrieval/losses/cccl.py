@@ -10,9 +10,9 @@ With M, T the L2-normalised sampled motion / text latents and E the unit-norm te
   lambda(epoch) = clip((epoch - start) / (end - start), 0, 1) with 0-based epochs (40 / 100 in the paper)
   L_CCCL  = L_NCE + lambda (L_uni^m + L_uni^t) + max(1 - lambda, teacher_floor) L_teach
 
-``side_twins`` (B, B) bool marks left/right mirror twins with side-swapped captions (``train.mirror_pairs`` puts
-them in one batch); their entries are left out of L_teach (masked in S^e, S^tt and S^mm alike; ``mask_twins``,
-``loss.cccl_mask_twins``; off by default, as in the paper). The frozen sentence
+``side_twins`` (B, B) bool (``mirror.side_twins``) marks left/right mirror twins with side-swapped captions
+(``train.mirror_pairs`` puts them in one batch); with ``mask_twins`` (``loss.cccl_mask_twins``; off by default,
+as in the paper) their entries are left out of L_teach, masked in S^e, S^tt and S^mm alike. The frozen sentence
 model is blind to side ("a person walks to the left." / "... right.": cosine ~0.99 in MiniLM), and distilling
 its similarities pulls each twin towards the other, against the contrastive term that must tell them apart.
 Measured (README, "Transfer"): neither mirror pairing nor this mask is a reliable gain on real takes yet (one run

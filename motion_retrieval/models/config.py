@@ -82,7 +82,7 @@ class LossConfig:
     cccl_start_epoch: int = 40  # CCCL: lambda = 0 (teacher only) up to this 0-based epoch
     cccl_end_epoch: int = 100  # CCCL: lambda = 1 (cross-consistency only) from this 0-based epoch
     cccl_teacher_floor: float = 0.0  # CCCL: least weight the teacher term keeps after the hand-off (paper: 0)
-    cccl_mask_twins: bool = False  # CCCL: side twins (batch["side_twins"]) are left out of the teacher term
+    cccl_mask_twins: bool = False  # CCCL: side twins (mirror.side_twins) are left out of the teacher term
 
 
 @dataclass

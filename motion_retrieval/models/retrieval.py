@@ -16,6 +16,7 @@ from torch import nn
 from motion_retrieval.losses.cccl import CCCLLoss
 from motion_retrieval.losses.infonce import InfoNCELoss
 from motion_retrieval.losses.vae import kl_loss, latent_consistency_loss, reconstruction_loss
+from motion_retrieval.mirror import side_twins
 from motion_retrieval.models.actor import ActorMotionDecoder, ActorMotionEncoder, ActorTextEncoder
 from motion_retrieval.models.config import LossConfig, ModelConfig, MotionEncoderConfig
 from motion_retrieval.models.mot import MoTEncoder
@@ -117,7 +118,10 @@ class RetrievalModel(nn.Module):
         teacher = batch.get("teacher")
 
         if isinstance(self.contrastive, CCCLLoss):
-            terms = self.contrastive(m_z, t_z, teacher, epoch, side_twins=batch.get("side_twins"))
+            twins = None
+            if self.contrastive.mask_twins:  # built only when the loss reads it: O(B^2), every step
+                twins = side_twins(batch["keys"], batch["captions"]).to(m_z.device)
+            terms = self.contrastive(m_z, t_z, teacher, epoch, side_twins=twins)
         else:
             terms = self.contrastive(m_z, t_z, teacher)
         out: dict[str, torch.Tensor] = {"contrastive_loss": weights.contrastive_weight * terms["loss"],

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from motion_retrieval.data.batching import CaptionedMotions, mirror_partners
+from motion_retrieval.data.batching import CaptionedMotions
 from motion_retrieval.data.mirror_batches import MirrorPairBatches, epoch_units
 from motion_retrieval.data.sources import parse_data_arg, read_records
 from motion_retrieval.errors import ConfigError
-from motion_retrieval.mirror import mirror_caption
+from motion_retrieval.mirror import mirror_caption, mirror_partners
 from motion_retrieval.stats import Normalizer
 from motion_retrieval.training.config import TrainConfig, resolve_config_spec
 from motion_retrieval.training.trainer import Trainer, load_training_data
