@@ -271,11 +271,11 @@ def _cpu() -> ModelConfig:
     """The shipped default model: the TMR-style (ACTOR) motion encoder at CPU size, the MiniLM text head, CCCL.
 
     Trained with the `cpu` recipe on the default model's corpora (12 epochs on ~16k clips with mirrors, ~21 min of
-    training on 2 idle CPU cores) it reaches 99.8 / 100 % t2m / m2t R@10 on a fresh 510-motion test split of our
-    corpus, 89.0 / 90.2 % on the transfer split and 57.6 % zero-shot accuracy on real optical mocap. On the
-    ladder's smaller corpora MoT++ at the same size (`cpu-motpp`) reaches 92.9 ± 0.7 % fresh but less on real takes
-    (mAP 41.7 against 49.0 over three seeds), so the default stays TMR-style (README, "Transfer"). The fields
-    MoT++ alone reads (attention, spatial/temporal layers) keep the `cpu-motpp` values
+    training on 2 idle CPU cores) it reaches 99.8 / 99.4 % t2m / m2t R@10 on a fresh 510-motion test split of our
+    corpus, 84.1 / 86.5 % on the transfer split, and 64.8 % zero-shot accuracy and 63.9 % mAP on real optical
+    mocap. On the ladder's smaller corpora MoT++ at the same size (`cpu-motpp`) reaches 92.9 ± 0.7 % fresh but
+    less on real takes (mAP 41.7 against 49.0 over three seeds), so the default stays TMR-style (README,
+    "Transfer"). The fields MoT++ alone reads (attention, spatial/temporal layers) keep the `cpu-motpp` values
     so that switching `motion.kind` back gives that preset. Motion dropout is off for the CPU cost reason given in
     `_cpu_motpp`. The embedding stays 256-d: that is the public contract.
     """

@@ -28,7 +28,7 @@ import numpy as np
 
 from motion_retrieval.synth.phrasing import inflect
 from motion_retrieval.synth.styles import NEUTRAL, Style, styles_for
-from motion_retrieval.synth.templates import EXTRAS, PHRASES, TEMPLATES
+from motion_retrieval.synth.templates import COUNT_FREE, EXTRAS, PHRASES, TEMPLATES
 from motion_retrieval.synth.variants import check_variant, partition
 
 __all__ = ["TEMPLATES", "caption_clip", "describe_action", "join_actions", "templates_for"]
@@ -142,12 +142,13 @@ def _weighted(rng: np.random.Generator, items, variant: str, p_held: float):
 
 def templates_for(family: str, dialect: str, variant: str = "train") -> list[str]:
     """The templates ``variant`` captions of ``family`` in ``dialect`` are made from: a strict partition, except
-    for a family whose only template is one phrase slot (``{turn}``): its phrase lists are partitioned instead."""
+    for a family whose only template is one phrase slot (``{turn}``): its phrase lists are partitioned instead.
+    A gait's count-free phrasings (``COUNT_FREE``) are partitioned the same way and added to its list."""
     hml, kit = TEMPLATES[family]
     templates = (kit if kit is not None else hml) if dialect == "kitml" else (hml or kit)
     if len(templates) == 1:
         return list(templates)
-    return partition(templates, variant)
+    return partition(templates, variant) + partition(COUNT_FREE.get(family, []), variant)
 
 
 def _held_form(family: str, params: dict) -> bool:
