@@ -11,6 +11,7 @@ from motion_retrieval.models import create_model
 from motion_retrieval.models.text_backbone import (
     LastHiddenState,
     TokenStateCache,
+    by_length,
     resolve_backbone_path,
 )
 
@@ -109,3 +110,16 @@ def test_unknown_backbone_is_a_config_error(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ConfigError, match="tokenizer.json"):
         resolve_backbone_path(str(tmp_path))
+
+
+def test_cache_states_do_not_depend_on_the_batch_or_its_order(minilm):
+    """The cache batches captions by length (``by_length``): that is only sound because a caption's states are the
+    same whatever else shares its batch and however long that is."""
+    long = "a person walks forward slowly, then turns around to the left and waves with the right hand twice"
+    alone = TokenStateCache(minilm, max_tokens=32, storage_dtype=torch.float32)
+    alone.add(CAPTIONS[:1])
+    mixed = TokenStateCache(minilm, max_tokens=32, storage_dtype=torch.float32)
+    assert mixed.add([long, CAPTIONS[0], long, CAPTIONS[1]]) == 3
+    torch.testing.assert_close(mixed.states[CAPTIONS[0]], alone.states[CAPTIONS[0]], atol=1e-5, rtol=0)
+    torch.testing.assert_close(mixed.teacher[CAPTIONS[0]], alone.teacher[CAPTIONS[0]], atol=1e-5, rtol=0)
+    assert by_length([long, "b a", "a", "b a"]) == ["a", "b a", long]
