@@ -16,7 +16,7 @@
    - the test split of a fresh corpus of the training generator (seed 3), t2m and m2t R@10.
    Each figure is checked against ``TARGETS``; the command exits 1 when any is missed.
 
-    python -m experiments.default_model                       # the real thing (about 37 min on 2 CPU cores)
+    python -m experiments.default_model                       # the real thing (about 35 min on 2 CPU cores)
     python -m experiments.default_model --quick               # minutes: a smoke run into build/, never shipped
 """
 
