@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.captions < 1 or args.batch_size < 1:
+        parser.error(f"--captions and --batch-size must be at least 1 (got {args.captions}, {args.batch_size})")
     import torch
 
     if args.threads:
