@@ -218,7 +218,7 @@ async def serve(config: ServeConfig, exit_deadline: bool = False) -> None:
         startup.cancel()
         stopping.cancel()
         await server.stop()
-        if deadline is not None:
-            deadline.server_stopped()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if deadline is not None:
+            deadline.exit_now()  # drained and released: end here, not after the interpreter's unbounded teardown
