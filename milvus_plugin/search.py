@@ -1,6 +1,8 @@
 """The four searches: text -> motions, text -> captions, motion -> captions, motion -> motions.
 
-Scores are cosine similarities of unit-norm embeddings (higher is closer). A ``MotionSearch`` refuses an embedder
+Scores are cosine similarities of unit-norm embeddings (higher is closer). Caption searches return each distinct
+text once, at its best score, unless asked for every row: a collection stores a caption per motion that has it, and
+the same sentence (a motion and its mirror, a shared description) would otherwise fill the top-k with copies. A ``MotionSearch`` refuses an embedder
 of another model than the store's: the vectors would not be comparable. Without an embedder (a service that embeds
 queries itself) the searches by vector and by stored id work; the text and motion queries need one.
 """
@@ -26,6 +28,8 @@ from motion_retrieval.serving.motions import validate_motion
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 2048
+MAX_SEARCH_LIMIT = 16384  # Milvus's cap on the rows one search returns
+_DISTINCT_GROWTH = 4  # caption rows fetched per distinct text still wanted, and the growth per refetch
 
 
 class MotionNotFoundError(MilvusStoreError):
@@ -99,11 +103,11 @@ class MotionSearch:
         vector = self.embed_text(text)
         return self.motions_by_vector(vector, top_k, filters)
 
-    def text_to_captions(self, text: str, top_k: int = 10) -> list[CaptionHit]:
-        return self.captions_by_vector(self.embed_text(text), top_k)
+    def text_to_captions(self, text: str, top_k: int = 10, distinct: bool = True) -> list[CaptionHit]:
+        return self.captions_by_vector(self.embed_text(text), top_k, distinct)
 
-    def motion_to_captions(self, features: np.ndarray, top_k: int = 10) -> list[CaptionHit]:
-        return self.captions_by_vector(self.embed_motion(features), top_k)
+    def motion_to_captions(self, features: np.ndarray, top_k: int = 10, distinct: bool = True) -> list[CaptionHit]:
+        return self.captions_by_vector(self.embed_motion(features), top_k, distinct)
 
     def motion_to_motions(
         self,
@@ -135,9 +139,20 @@ class MotionSearch:
         results = self.store.search_motions(np.asarray(vector, dtype=np.float32)[None], top_k, filters)
         return [_motion_hit(hit) for hit in results[0]]
 
-    def captions_by_vector(self, vector: np.ndarray, top_k: int = 10) -> list[CaptionHit]:
-        results = self.store.search_captions(np.asarray(vector, dtype=np.float32)[None], top_k)
-        return [_caption_hit(hit) for hit in results[0]]
+    def captions_by_vector(self, vector: np.ndarray, top_k: int = 10, distinct: bool = True) -> list[CaptionHit]:
+        """The ``top_k`` closest captions. ``distinct``: each text once (compared ignoring case, spacing and final
+        punctuation), the row with the best score standing for it; rows are fetched 4x, 16x, ... ``top_k`` until
+        ``top_k`` distinct texts are found or the collection has no more."""
+        vector = np.asarray(vector, dtype=np.float32)[None]  # (1, dim)
+        if not distinct:
+            return [_caption_hit(hit) for hit in self.store.search_captions(vector, top_k)[0]]
+        fetch = top_k
+        while True:
+            fetch = min(fetch * _DISTINCT_GROWTH, MAX_SEARCH_LIMIT)
+            rows = self.store.search_captions(vector, fetch)[0]
+            hits = distinct_captions(_caption_hit(hit) for hit in rows)
+            if len(hits) >= top_k or len(rows) < fetch or fetch == MAX_SEARCH_LIMIT:
+                return hits[:top_k]
 
     # ----------------------------------------------------------------------------------------------- embedding
     def embed_text(self, text: str) -> np.ndarray:
@@ -190,6 +205,23 @@ def _caption_hit(hit: dict[str, Any]) -> CaptionHit:
         id=str(hit["id"]),
         dataset=entity.get("dataset", ""),
     )
+
+
+def caption_identity(text: str) -> str:
+    """What makes two captions the same sentence: case, runs of spaces and final punctuation do not count."""
+    return " ".join(text.casefold().split()).rstrip(".!?;, ")
+
+
+def distinct_captions(hits) -> list[CaptionHit]:
+    """Hits in score order, each text once: the first (best-scoring) row of a text stands for it."""
+    seen: set[str] = set()
+    kept = []
+    for hit in hits:
+        key = caption_identity(hit.text)
+        if key not in seen:
+            seen.add(key)
+            kept.append(hit)
+    return kept
 
 
 def _seconds(value: Any) -> float:

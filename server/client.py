@@ -140,9 +140,10 @@ class MotionRetrievalClient:
         request = search_pb2.SearchMotionsRequest(text=text, top_k=top_k, filter=filter_message(filters))
         return [motion_hit_dict(h) for h in self._call(self._search.SearchMotions, request).hits]
 
-    def search_captions(self, motion: np.ndarray, top_k: int = 10) -> list[dict]:
-        """Captions closest to a (T, 263) motion."""
-        request = search_pb2.SearchCaptionsRequest(motion=features_message(motion), top_k=top_k)
+    def search_captions(self, motion: np.ndarray, top_k: int = 10, keep_duplicates: bool = False) -> list[dict]:
+        """Captions closest to a (T, 263) motion: each distinct text once, unless ``keep_duplicates``."""
+        request = search_pb2.SearchCaptionsRequest(motion=features_message(motion), top_k=top_k,
+                                                   keep_duplicates=keep_duplicates)
         return [caption_hit_dict(h) for h in self._call(self._search.SearchCaptions, request).hits]
 
     def similar_motions(self, motion: np.ndarray | None = None, *, motion_id: str | None = None, top_k: int = 10,

@@ -72,6 +72,9 @@ def register(subparsers) -> None:
     search.add_argument("--tag", action="append", default=None, help="the motion has every one of these tags")
     search.add_argument("--any-tag", action="append", default=None, help="the motion has one of these tags")
     search.add_argument("--source-prefix", default=None, help="the source path starts with this")
+    search.add_argument("--keep-duplicates", action="store_true",
+                        help="caption searches: every row, the same sentence once per motion that has it "
+                             "(default: each distinct text once, at its best score)")
     search.add_argument("--ef", type=int, default=64, help="HNSW ef at search time (raised to --top-k)")
     search.add_argument("--preview", type=Path, metavar="OUT.png", help="render the motion hits into one PNG")
     search.add_argument("--json", action="store_true", help="print one JSON object")
@@ -165,11 +168,11 @@ def _local_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
         search = MotionSearch(store, embedder)
         if args.text is not None:
             hits = (search.text_to_motions(args.text, args.top_k, filters) if target == "motions"
-                    else search.text_to_captions(args.text, args.top_k))
+                    else search.text_to_captions(args.text, args.top_k, not args.keep_duplicates))
         elif args.motion is not None:
             features = _read_motion(args.motion)
             hits = (search.motion_to_motions(features, args.top_k, filters) if target == "motions"
-                    else search.motion_to_captions(features, args.top_k))
+                    else search.motion_to_captions(features, args.top_k, not args.keep_duplicates))
         else:
             if target != "motions":
                 raise ConfigError("--motion-id finds motions; --target captions needs --text or --motion")
@@ -201,7 +204,7 @@ def _remote_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
         elif args.motion is not None:
             features = _read_motion(args.motion)
             hits = (client.similar_motions(features, top_k=args.top_k, filters=remote) if target == "motions"
-                    else client.search_captions(features, args.top_k))
+                    else client.search_captions(features, args.top_k, args.keep_duplicates))
         else:
             hits = client.similar_motions(motion_id=args.motion_id, top_k=args.top_k, filters=remote)
         model_id = client.model_id
@@ -213,6 +216,8 @@ def _remote_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
 
 def _query(args: argparse.Namespace, target: str, filters: dict) -> dict[str, Any]:
     query = {"target": target, "top_k": args.top_k, "filters": filters}
+    if target == "captions":
+        query["keep_duplicates"] = args.keep_duplicates
     if args.text is not None:
         query["text"] = args.text
     elif args.motion is not None:

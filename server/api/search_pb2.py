@@ -26,7 +26,7 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as motion__retrieval_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n motion_retrieval/v1/search.proto\x12\x13motion_retrieval.v1\x1a motion_retrieval/v1/common.proto\"\xc8\x01\n\x0cMotionFilter\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x19\n\x0cmin_duration\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\x19\n\x0cmax_duration\x18\x03 \x01(\x02H\x01\x88\x01\x01\x12\x10\n\x03\x66ps\x18\x04 \x01(\x02H\x02\x88\x01\x01\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12\x15\n\rsource_prefix\x18\x06 \x01(\t\x12\x10\n\x08tags_any\x18\x07 \x03(\tB\x0f\n\r_min_durationB\x0f\n\r_max_durationB\x06\n\x04_fps\"f\n\x14SearchMotionsRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x31\n\x06\x66ilter\x18\x03 \x01(\x0b\x32!.motion_retrieval.v1.MotionFilter\"\xc4\x01\n\tMotionHit\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x0f\n\x07\x64\x61taset\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\r\n\x05start\x18\x05 \x01(\x02\x12\x0b\n\x03\x65nd\x18\x06 \x01(\x02\x12\x0b\n\x03\x66ps\x18\x07 \x01(\x02\x12\x0c\n\x04tags\x18\x08 \x03(\t\x12\x10\n\x08\x63\x61ptions\x18\t \x03(\t\x12\x0c\n\x04name\x18\n \x01(\t\x12\x10\n\x08\x64uration\x18\x0b \x01(\x02\x12\x12\n\nnum_frames\x18\x0c \x01(\r\"W\n\x15SearchMotionsResponse\x12,\n\x04hits\x18\x01 \x03(\x0b\x32\x1e.motion_retrieval.v1.MotionHit\x12\x10\n\x08model_id\x18\x02 \x01(\t\"S\n\x15SearchCaptionsRequest\x12+\n\x06motion\x18\x01 \x01(\x0b\x32\x1b.motion_retrieval.v1.Motion\x12\r\n\x05top_k\x18\x02 \x01(\r\"M\n\nCaptionHit\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x11\n\tmotion_id\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x04 \x01(\t\"Y\n\x16SearchCaptionsResponse\x12-\n\x04hits\x18\x01 \x03(\x0b\x32\x1f.motion_retrieval.v1.CaptionHit\x12\x10\n\x08model_id\x18\x02 \x01(\t\"\xa6\x01\n\x15SimilarMotionsRequest\x12-\n\x06motion\x18\x01 \x01(\x0b\x32\x1b.motion_retrieval.v1.MotionH\x00\x12\x13\n\tmotion_id\x18\x02 \x01(\tH\x00\x12\r\n\x05top_k\x18\x03 \x01(\r\x12\x31\n\x06\x66ilter\x18\x04 \x01(\x0b\x32!.motion_retrieval.v1.MotionFilterB\x07\n\x05query\"3\n\x07\x43\x61ption\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x02\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x02\"\xc2\x01\n\nMotionItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12+\n\x06motion\x18\x03 \x01(\x0b\x32\x1b.motion_retrieval.v1.Motion\x12.\n\x08\x63\x61ptions\x18\x04 \x03(\x0b\x32\x1c.motion_retrieval.v1.Caption\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x0c\n\x04tags\x18\x06 \x03(\t\x12\r\n\x05split\x18\x07 \x01(\t\x12\r\n\x05start\x18\x08 \x01(\x02\"E\n\x14IngestMotionsRequest\x12-\n\x04item\x18\x01 \x01(\x0b\x32\x1f.motion_retrieval.v1.MotionItem\"9\n\x0bIngestError\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\xc8\x01\n\x15IngestMotionsResponse\x12\x10\n\x08received\x18\x01 \x01(\r\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\r\x12\x0f\n\x07windows\x18\x04 \x01(\r\x12\x0f\n\x07written\x18\x05 \x01(\r\x12\x11\n\tunchanged\x18\x06 \x01(\r\x12\x14\n\x0c\x63\x61ption_rows\x18\x07 \x01(\r\x12\x30\n\x06\x65rrors\x18\x08 \x03(\x0b\x32 .motion_retrieval.v1.IngestError\"2\n\x14\x44\x65leteMotionsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12\r\n\x05names\x18\x02 \x03(\t\"(\n\x15\x44\x65leteMotionsResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x04\"\x1b\n\x19GetCollectionStatsRequest\"\xc9\x01\n\x0f\x43ollectionStats\x12\x19\n\x11motion_collection\x18\x01 \x01(\t\x12\x1a\n\x12\x63\x61ption_collection\x18\x02 \x01(\t\x12\x13\n\x0bmotion_rows\x18\x03 \x01(\x04\x12\x14\n\x0c\x63\x61ption_rows\x18\x04 \x01(\x04\x12\x10\n\x08model_id\x18\x05 \x01(\t\x12\x0b\n\x03\x64im\x18\x06 \x01(\r\x12\x0e\n\x06milvus\x18\x07 \x01(\t\x12\x16\n\x0eserver_version\x18\x08 \x01(\t\x12\r\n\x05index\x18\t \x01(\t2\x8a\x05\n\rSearchService\x12\x66\n\rSearchMotions\x12).motion_retrieval.v1.SearchMotionsRequest\x1a*.motion_retrieval.v1.SearchMotionsResponse\x12i\n\x0eSearchCaptions\x12*.motion_retrieval.v1.SearchCaptionsRequest\x1a+.motion_retrieval.v1.SearchCaptionsResponse\x12h\n\x0eSimilarMotions\x12*.motion_retrieval.v1.SimilarMotionsRequest\x1a*.motion_retrieval.v1.SearchMotionsResponse\x12h\n\rIngestMotions\x12).motion_retrieval.v1.IngestMotionsRequest\x1a*.motion_retrieval.v1.IngestMotionsResponse(\x01\x12\x66\n\rDeleteMotions\x12).motion_retrieval.v1.DeleteMotionsRequest\x1a*.motion_retrieval.v1.DeleteMotionsResponse\x12j\n\x12GetCollectionStats\x12..motion_retrieval.v1.GetCollectionStatsRequest\x1a$.motion_retrieval.v1.CollectionStatsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n motion_retrieval/v1/search.proto\x12\x13motion_retrieval.v1\x1a motion_retrieval/v1/common.proto\"\xc8\x01\n\x0cMotionFilter\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x19\n\x0cmin_duration\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\x19\n\x0cmax_duration\x18\x03 \x01(\x02H\x01\x88\x01\x01\x12\x10\n\x03\x66ps\x18\x04 \x01(\x02H\x02\x88\x01\x01\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12\x15\n\rsource_prefix\x18\x06 \x01(\t\x12\x10\n\x08tags_any\x18\x07 \x03(\tB\x0f\n\r_min_durationB\x0f\n\r_max_durationB\x06\n\x04_fps\"f\n\x14SearchMotionsRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x31\n\x06\x66ilter\x18\x03 \x01(\x0b\x32!.motion_retrieval.v1.MotionFilter\"\xc4\x01\n\tMotionHit\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x0f\n\x07\x64\x61taset\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\r\n\x05start\x18\x05 \x01(\x02\x12\x0b\n\x03\x65nd\x18\x06 \x01(\x02\x12\x0b\n\x03\x66ps\x18\x07 \x01(\x02\x12\x0c\n\x04tags\x18\x08 \x03(\t\x12\x10\n\x08\x63\x61ptions\x18\t \x03(\t\x12\x0c\n\x04name\x18\n \x01(\t\x12\x10\n\x08\x64uration\x18\x0b \x01(\x02\x12\x12\n\nnum_frames\x18\x0c \x01(\r\"W\n\x15SearchMotionsResponse\x12,\n\x04hits\x18\x01 \x03(\x0b\x32\x1e.motion_retrieval.v1.MotionHit\x12\x10\n\x08model_id\x18\x02 \x01(\t\"l\n\x15SearchCaptionsRequest\x12+\n\x06motion\x18\x01 \x01(\x0b\x32\x1b.motion_retrieval.v1.Motion\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x17\n\x0fkeep_duplicates\x18\x03 \x01(\x08\"M\n\nCaptionHit\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x11\n\tmotion_id\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x04 \x01(\t\"Y\n\x16SearchCaptionsResponse\x12-\n\x04hits\x18\x01 \x03(\x0b\x32\x1f.motion_retrieval.v1.CaptionHit\x12\x10\n\x08model_id\x18\x02 \x01(\t\"\xa6\x01\n\x15SimilarMotionsRequest\x12-\n\x06motion\x18\x01 \x01(\x0b\x32\x1b.motion_retrieval.v1.MotionH\x00\x12\x13\n\tmotion_id\x18\x02 \x01(\tH\x00\x12\r\n\x05top_k\x18\x03 \x01(\r\x12\x31\n\x06\x66ilter\x18\x04 \x01(\x0b\x32!.motion_retrieval.v1.MotionFilterB\x07\n\x05query\"3\n\x07\x43\x61ption\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x02\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x02\"\xc2\x01\n\nMotionItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12+\n\x06motion\x18\x03 \x01(\x0b\x32\x1b.motion_retrieval.v1.Motion\x12.\n\x08\x63\x61ptions\x18\x04 \x03(\x0b\x32\x1c.motion_retrieval.v1.Caption\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x0c\n\x04tags\x18\x06 \x03(\t\x12\r\n\x05split\x18\x07 \x01(\t\x12\r\n\x05start\x18\x08 \x01(\x02\"E\n\x14IngestMotionsRequest\x12-\n\x04item\x18\x01 \x01(\x0b\x32\x1f.motion_retrieval.v1.MotionItem\"9\n\x0bIngestError\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\xc8\x01\n\x15IngestMotionsResponse\x12\x10\n\x08received\x18\x01 \x01(\r\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\r\x12\x0f\n\x07windows\x18\x04 \x01(\r\x12\x0f\n\x07written\x18\x05 \x01(\r\x12\x11\n\tunchanged\x18\x06 \x01(\r\x12\x14\n\x0c\x63\x61ption_rows\x18\x07 \x01(\r\x12\x30\n\x06\x65rrors\x18\x08 \x03(\x0b\x32 .motion_retrieval.v1.IngestError\"2\n\x14\x44\x65leteMotionsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12\r\n\x05names\x18\x02 \x03(\t\"(\n\x15\x44\x65leteMotionsResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x04\"\x1b\n\x19GetCollectionStatsRequest\"\xc9\x01\n\x0f\x43ollectionStats\x12\x19\n\x11motion_collection\x18\x01 \x01(\t\x12\x1a\n\x12\x63\x61ption_collection\x18\x02 \x01(\t\x12\x13\n\x0bmotion_rows\x18\x03 \x01(\x04\x12\x14\n\x0c\x63\x61ption_rows\x18\x04 \x01(\x04\x12\x10\n\x08model_id\x18\x05 \x01(\t\x12\x0b\n\x03\x64im\x18\x06 \x01(\r\x12\x0e\n\x06milvus\x18\x07 \x01(\t\x12\x16\n\x0eserver_version\x18\x08 \x01(\t\x12\r\n\x05index\x18\t \x01(\t2\x8a\x05\n\rSearchService\x12\x66\n\rSearchMotions\x12).motion_retrieval.v1.SearchMotionsRequest\x1a*.motion_retrieval.v1.SearchMotionsResponse\x12i\n\x0eSearchCaptions\x12*.motion_retrieval.v1.SearchCaptionsRequest\x1a+.motion_retrieval.v1.SearchCaptionsResponse\x12h\n\x0eSimilarMotions\x12*.motion_retrieval.v1.SimilarMotionsRequest\x1a*.motion_retrieval.v1.SearchMotionsResponse\x12h\n\rIngestMotions\x12).motion_retrieval.v1.IngestMotionsRequest\x1a*.motion_retrieval.v1.IngestMotionsResponse(\x01\x12\x66\n\rDeleteMotions\x12).motion_retrieval.v1.DeleteMotionsRequest\x1a*.motion_retrieval.v1.DeleteMotionsResponse\x12j\n\x12GetCollectionStats\x12..motion_retrieval.v1.GetCollectionStatsRequest\x1a$.motion_retrieval.v1.CollectionStatsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,31 +42,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEARCHMOTIONSRESPONSE']._serialized_start=597
   _globals['_SEARCHMOTIONSRESPONSE']._serialized_end=684
   _globals['_SEARCHCAPTIONSREQUEST']._serialized_start=686
-  _globals['_SEARCHCAPTIONSREQUEST']._serialized_end=769
-  _globals['_CAPTIONHIT']._serialized_start=771
-  _globals['_CAPTIONHIT']._serialized_end=848
-  _globals['_SEARCHCAPTIONSRESPONSE']._serialized_start=850
-  _globals['_SEARCHCAPTIONSRESPONSE']._serialized_end=939
-  _globals['_SIMILARMOTIONSREQUEST']._serialized_start=942
-  _globals['_SIMILARMOTIONSREQUEST']._serialized_end=1108
-  _globals['_CAPTION']._serialized_start=1110
-  _globals['_CAPTION']._serialized_end=1161
-  _globals['_MOTIONITEM']._serialized_start=1164
-  _globals['_MOTIONITEM']._serialized_end=1358
-  _globals['_INGESTMOTIONSREQUEST']._serialized_start=1360
-  _globals['_INGESTMOTIONSREQUEST']._serialized_end=1429
-  _globals['_INGESTERROR']._serialized_start=1431
-  _globals['_INGESTERROR']._serialized_end=1488
-  _globals['_INGESTMOTIONSRESPONSE']._serialized_start=1491
-  _globals['_INGESTMOTIONSRESPONSE']._serialized_end=1691
-  _globals['_DELETEMOTIONSREQUEST']._serialized_start=1693
-  _globals['_DELETEMOTIONSREQUEST']._serialized_end=1743
-  _globals['_DELETEMOTIONSRESPONSE']._serialized_start=1745
-  _globals['_DELETEMOTIONSRESPONSE']._serialized_end=1785
-  _globals['_GETCOLLECTIONSTATSREQUEST']._serialized_start=1787
-  _globals['_GETCOLLECTIONSTATSREQUEST']._serialized_end=1814
-  _globals['_COLLECTIONSTATS']._serialized_start=1817
-  _globals['_COLLECTIONSTATS']._serialized_end=2018
-  _globals['_SEARCHSERVICE']._serialized_start=2021
-  _globals['_SEARCHSERVICE']._serialized_end=2671
+  _globals['_SEARCHCAPTIONSREQUEST']._serialized_end=794
+  _globals['_CAPTIONHIT']._serialized_start=796
+  _globals['_CAPTIONHIT']._serialized_end=873
+  _globals['_SEARCHCAPTIONSRESPONSE']._serialized_start=875
+  _globals['_SEARCHCAPTIONSRESPONSE']._serialized_end=964
+  _globals['_SIMILARMOTIONSREQUEST']._serialized_start=967
+  _globals['_SIMILARMOTIONSREQUEST']._serialized_end=1133
+  _globals['_CAPTION']._serialized_start=1135
+  _globals['_CAPTION']._serialized_end=1186
+  _globals['_MOTIONITEM']._serialized_start=1189
+  _globals['_MOTIONITEM']._serialized_end=1383
+  _globals['_INGESTMOTIONSREQUEST']._serialized_start=1385
+  _globals['_INGESTMOTIONSREQUEST']._serialized_end=1454
+  _globals['_INGESTERROR']._serialized_start=1456
+  _globals['_INGESTERROR']._serialized_end=1513
+  _globals['_INGESTMOTIONSRESPONSE']._serialized_start=1516
+  _globals['_INGESTMOTIONSRESPONSE']._serialized_end=1716
+  _globals['_DELETEMOTIONSREQUEST']._serialized_start=1718
+  _globals['_DELETEMOTIONSREQUEST']._serialized_end=1768
+  _globals['_DELETEMOTIONSRESPONSE']._serialized_start=1770
+  _globals['_DELETEMOTIONSRESPONSE']._serialized_end=1810
+  _globals['_GETCOLLECTIONSTATSREQUEST']._serialized_start=1812
+  _globals['_GETCOLLECTIONSTATSREQUEST']._serialized_end=1839
+  _globals['_COLLECTIONSTATS']._serialized_start=1842
+  _globals['_COLLECTIONSTATS']._serialized_end=2043
+  _globals['_SEARCHSERVICE']._serialized_start=2046
+  _globals['_SEARCHSERVICE']._serialized_end=2696
 # @@protoc_insertion_point(module_scope)

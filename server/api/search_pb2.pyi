@@ -73,12 +73,14 @@ class SearchMotionsResponse(_message.Message):
     def __init__(self, hits: _Optional[_Iterable[_Union[MotionHit, _Mapping]]] = ..., model_id: _Optional[str] = ...) -> None: ...
 
 class SearchCaptionsRequest(_message.Message):
-    __slots__ = ("motion", "top_k")
+    __slots__ = ("motion", "top_k", "keep_duplicates")
     MOTION_FIELD_NUMBER: _ClassVar[int]
     TOP_K_FIELD_NUMBER: _ClassVar[int]
+    KEEP_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     motion: _common_pb2.Motion
     top_k: int
-    def __init__(self, motion: _Optional[_Union[_common_pb2.Motion, _Mapping]] = ..., top_k: _Optional[int] = ...) -> None: ...
+    keep_duplicates: bool
+    def __init__(self, motion: _Optional[_Union[_common_pb2.Motion, _Mapping]] = ..., top_k: _Optional[int] = ..., keep_duplicates: _Optional[bool] = ...) -> None: ...
 
 class CaptionHit(_message.Message):
     __slots__ = ("text", "score", "motion_id", "dataset")

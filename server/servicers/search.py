@@ -179,7 +179,8 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
             check_budget(budget, "SearchCaptions")
             features = await self._features(request.motion, "motion", budget)
             vector = await self._embed_motion(features, "motion", time_budget(context))
-            hits = await self._milvus_call(lambda s, v, k: s.captions_by_vector(v, k), vector, top_k,
+            distinct = not request.keep_duplicates
+            hits = await self._milvus_call(lambda s, v, k: s.captions_by_vector(v, k, distinct), vector, top_k,
                                            budget=time_budget(context))
             return search_pb2.SearchCaptionsResponse(hits=[caption_hit(h) for h in hits],
                                                      model_id=self._backend.info.model_id)

@@ -56,6 +56,13 @@ def test_ingest_and_search_locally(capsys, tmp_path, model_repository, real_data
     code, out, _ = run(capsys, "search", "--motion-id", top["id"], *base, "--json")
     assert top["id"] not in [h["id"] for h in json.loads(out)["hits"]]
 
+    # Captions by default for --motion (these real files carry none: the hits are tested in test_store_lite).
+    code, out, _ = run(capsys, "search", "--motion", motion, *base, "--json")
+    assert code == 0 and json.loads(out)["query"] == {"target": "captions", "top_k": 10, "filters": {},
+                                                      "keep_duplicates": False, "motion": str(motion)}
+    code, out, _ = run(capsys, "search", "--motion", motion, *base, "--keep-duplicates", "--json")
+    assert code == 0 and json.loads(out)["query"]["keep_duplicates"] is True
+
     preview = tmp_path / "preview.png"
     code, out, _ = run(capsys, "search", "--text", "a person walks", *base, "--top-k", "2", "--preview", preview)
     assert code == 0 and preview.stat().st_size > 1000 and "preview:" in out and "  1.0" not in out

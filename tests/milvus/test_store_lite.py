@@ -254,3 +254,26 @@ def test_previews_read_only_files_the_plugin_ingested(store, embedder, corpus_di
                            (str(tmp_path / "gone.npy"), "cannot be read")]:
         with pytest.raises(MotionDataError, match=reason):
             preview_source(SimpleNamespace(id="x", source=source), FILE_ORIGIN + "0" * 32)
+
+
+def test_caption_searches_give_each_text_once_fetching_past_copies(store, embedder, tmp_path):
+    # 12 jumps share one sentence (one of them as "A person jumps up.", the same sentence): without collapsing, the
+    # top 8 rows are all that sentence, so finding 3 distinct texts takes a second, larger fetch.
+    for i in range(12):
+        write_motion(tmp_path, f"jump_{i}", ACTIONS.index("jump"), 30, 100 + i,
+                     ["A person jumps up." if i == 5 else "a person jumps up"])
+    write_motion(tmp_path, "jump_high", ACTIONS.index("jump"), 30, 200, ["a person jumps up high"])
+    write_motion(tmp_path, "walk", ACTIONS.index("walk"), 30, 201, ["a person walks"])
+    ingest([tmp_path], store, embedder)
+    search = MotionSearch(store, embedder)
+    jump = motion_features(ACTIONS.index("jump"), 30, 100)
+
+    rows = search.motion_to_captions(jump, top_k=8, distinct=False)
+    assert [h.text for h in rows] == ["a person jumps up"] * 8
+
+    hits = search.motion_to_captions(jump, top_k=3)
+    assert [h.text for h in hits] == ["a person jumps up", "a person jumps up high", "a person walks"]
+    assert hits[0].score == rows[0].score and hits[0].score >= hits[1].score >= hits[2].score
+    assert [h.text for h in search.motion_to_captions(jump, top_k=10)] == [h.text for h in hits]  # all there is
+    everything = search.motion_to_captions(jump, top_k=20, distinct=False)
+    assert len(everything) == 14 and "A person jumps up." in {h.text for h in everything}

@@ -82,15 +82,20 @@ def test_similar_motions_finds_the_same_motion_first(search_server, ingested, co
 def test_search_captions_ranks_stored_captions_by_cosine(search_server, ingested, corpus, embedder):
     with MotionRetrievalClient(search_server.target) as client:
         hits = client.search_captions(corpus[2]["features"], top_k=3)
+        every = client.search_captions(corpus[2]["features"], top_k=10)
+        rows = client.search_captions(corpus[2]["features"], top_k=ingested["caption_rows"], keep_duplicates=True)
     captions = sorted({c for record in corpus for c in record["captions"]})
     motion = embedder.embed_motions([corpus[2]["features"]])[0]
     score = dict(zip(captions, embedder.embed_texts(captions) @ motion))  # caption -> cosine to the motion
-    # A caption is stored once per motion window (the 25 s take has several), so the top 3 may repeat a text.
     got = [h["score"] for h in hits]
     assert len(hits) == 3 and got == sorted(got, reverse=True)
     np.testing.assert_allclose(got, [score[h["text"]] for h in hits], atol=1e-4)
     assert hits[0]["text"] == max(captions, key=score.get)
     assert all(score[c] <= got[-1] + 1e-4 for c in captions if c not in {h["text"] for h in hits})
+    # Each text once by default, although "a long dance" is stored once per window of the 25 s take.
+    assert sorted(h["text"] for h in every) == captions
+    assert [h["text"] for h in every] == sorted(captions, key=score.get, reverse=True)
+    assert len(rows) == ingested["caption_rows"] and [h["text"] for h in rows].count("a long dance") > 1
 
 
 def test_typed_filters(search_server, ingested):
