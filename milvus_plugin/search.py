@@ -2,9 +2,10 @@
 
 Scores are cosine similarities of unit-norm embeddings (higher is closer). Caption searches return each distinct
 text once, at its best score, unless asked for every row: a collection stores a caption per motion that has it, and
-the same sentence (a motion and its mirror, a shared description) would otherwise fill the top-k with copies. A ``MotionSearch`` refuses an embedder
-of another model than the store's: the vectors would not be comparable. Without an embedder (a service that embeds
-queries itself) the searches by vector and by stored id work; the text and motion queries need one.
+the same sentence (a motion and its mirror, a shared description) would otherwise fill the top-k with copies.
+A ``MotionSearch`` refuses an embedder of another model than the store's: the vectors would not be comparable.
+Without an embedder (a service that embeds queries itself) the searches by vector and by stored id work; the text
+and motion queries need one.
 """
 
 from __future__ import annotations
