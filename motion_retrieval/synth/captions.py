@@ -109,6 +109,11 @@ _SLOT = re.compile(r"\{(\w+)(?::([\w ]+))?(?:\|(\w+))?\}")
 _STYLE_MENTION = {"humanml3d": 0.4, "kitml": 0.2}
 _EXTRA_MENTION = {"humanml3d": 0.3, "kitml": 0.15}
 _LONG_FORM = {"humanml3d": 0.12, "kitml": 0.04}
+# Share of a repeated action's captions that leave its ``{times}`` out ("waves with the left hand", "a person
+# kicks"), as people search. Why: when every gait caption stated a step count, the text tower placed plain gait
+# queries far from all locomotion, and count-free gait phrasings (templates.COUNT_FREE) fixed that; this does the
+# same for every other action told with "once" / "twice" / "three times".
+_UNCOUNTED = 1 / 3
 
 
 def _pick(rng: np.random.Generator, options):
@@ -157,6 +162,14 @@ def _held_form(family: str, params: dict) -> bool:
 
     form = params.get("form")
     return form is not None and form in FAMILIES[family].forms_for("transfer")
+
+
+def _without_count(template: str) -> str:
+    """``template`` with its ``{times}`` left out and the commas around it tidied: "waves goodbye with {hand},
+    {times}" -> "waves goodbye with {hand}"; "{kick} {times}, using the {side} leg" -> "{kick}, using the {side} leg"."""
+    text = " ".join(template.replace("{times}", "").split())
+    text = re.sub(r",(\s*,)+", ",", re.sub(r"\s+,", ",", text))
+    return text.strip().rstrip(",").strip()
 
 
 def _number(n: int, dialect: str, rng: np.random.Generator) -> str:
@@ -250,7 +263,10 @@ def describe_action(family: str, params: dict, rng: np.random.Generator, dialect
             return "them" if side == "both" else "it"
         raise KeyError(f"template slot {{{slot}}} of family {family!r} has no value")
 
-    phrase = _SLOT.sub(fill, _pick(rng, templates))
+    template = _pick(rng, templates)
+    if "{times}" in template and rng.random() < _UNCOUNTED:
+        template = _without_count(template)
+    phrase = _SLOT.sub(fill, template)
     if extras and family in EXTRAS and rng.random() < _EXTRA_MENTION[dialect]:
         key, hml, kit = EXTRAS[family]
         table = kit if dialect == "kitml" and kit is not None else hml
@@ -258,7 +274,7 @@ def describe_action(family: str, params: dict, rng: np.random.Generator, dialect
         if options:
             extra = _SLOT.sub(fill, _pick(rng, options))
             phrase += (" " if extra.startswith("and ") or rng.random() < 0.5 else ", ") + extra
-    return " ".join(phrase.split())
+    return re.sub(r"\s+,", ",", " ".join(phrase.split()))  # an empty slot before a comma: "takes a bow, once"
 
 
 def join_actions(phrases: list[str], rng: np.random.Generator, dialect: str, variant: str = "train",

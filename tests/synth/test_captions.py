@@ -10,7 +10,14 @@ import pytest
 
 from motion_retrieval.mirror import mirror_caption
 from motion_retrieval.synth.actions import FAMILIES, families_for
-from motion_retrieval.synth.captions import _FRAMES, _SUBJECTS, caption_clip, describe_action, templates_for
+from motion_retrieval.synth.captions import (
+    _FRAMES,
+    _SUBJECTS,
+    _without_count,
+    caption_clip,
+    describe_action,
+    templates_for,
+)
 from motion_retrieval.synth.phrasing import inflect
 from motion_retrieval.synth.styles import NEUTRAL, STYLES, styles_for
 from motion_retrieval.synth.templates import COUNT_FREE, EXTRAS, PHRASES, TEMPLATES
@@ -25,6 +32,10 @@ _FAST = ("quickly", "fast", "briskly", "quick", "brisk", "rapidly", "hurriedly",
 _SIDE_UNTOLD = {("carry", "box"), ("sword", "chop"), ("idle", "shift_weight"), ("cheer", "arms_up"),
                 ("cheer", "jump")}
 _COUNT_UNTOLD = {"shake_head", "cheer"}
+# Families whose captions may leave the count out: the gaits' count-free phrasings, and every action told with a
+# "{times}" ("waves with the left hand" as well as "waves with the left hand twice").
+_COUNT_OPTIONAL = set(COUNT_FREE) | {fam for fam, (hml, kit) in TEMPLATES.items()
+                                     if any("{times}" in t for t in [*(hml or []), *(kit or [])])}
 
 
 def test_inflect_turns_clause_verbs_into_base_and_ing_forms():
@@ -69,7 +80,9 @@ def _template_regex(template: str) -> re.Pattern:
 def test_action_phrases_come_only_from_their_variants_templates(dialect, variant):
     rng = np.random.default_rng(11)
     for fam in families_for(dialect):
-        patterns = [_template_regex(t) for t in templates_for(fam.name, dialect, variant)]
+        templates = templates_for(fam.name, dialect, variant)
+        templates += [_without_count(t) for t in templates if "{times}" in t]  # the count may be left out
+        patterns = [_template_regex(t) for t in templates]
         for _ in range(6):
             phrase = describe_action(fam.name, fam.sample_params(rng, variant), rng, dialect, "the", variant,
                                      extras=False)
@@ -88,8 +101,11 @@ def _side_count_speed_stated(family: str, params: dict, text: str) -> None:
     if count is not None and family not in _COUNT_UNTOLD:
         told = {_NUMBERS[count], str(count)} | ({"once"} if count == 1 else set()) | (
             {"twice"} if count == 2 else set()) | ({"a", "an"} if count == 1 else set())
-        if family in COUNT_FREE and not told & set(words):  # a count-free gait phrasing states no count at all
-            assert not (set(_NUMBERS) | {"once", "twice"}) & set(words) and not re.search(r"\d", text), (
+        if family in _COUNT_OPTIONAL and not told & set(words):  # a count-free phrasing states no count at all
+            # ("hops on one leg, the left one" names a leg, not a count)
+            uncounted = set(re.findall(r"[a-z0-9-]+", re.sub(r"\bone (leg|foot)\b|\b(left|right) one\b", "",
+                                                             text.lower())))
+            assert not (set(_NUMBERS) | {"once", "twice"}) & uncounted and not re.search(r"\d", text), (
                 family, params, text)
         else:
             assert told & set(words), (family, params, text)
@@ -210,3 +226,30 @@ def test_training_never_samples_held_out_forms_and_transfer_prefers_them():
         if held:
             transfer_forms = [fam.sample_params(rng, "transfer")["form"] for _ in range(40)]
             assert sum(f in held for f in transfer_forms) > 20, fam.name
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_repeated_actions_are_also_captioned_without_a_count(dialect):
+    """As with the gaits: "a person kicks", "waves with the left hand" are how people search. An action told with
+    "{times}" sometimes leaves the count out, in both variants, with no stray comma, and otherwise states it."""
+    rng = np.random.default_rng(9)
+    for variant in ("train", "transfer"):
+        for family in ("wave", "kick", "jump", "clap", "bow"):
+            fam = FAMILIES[family]
+            counted = free = 0
+            for _ in range(60):
+                params = fam.sample_params(rng, variant)
+                phrase = describe_action(family, params, rng, dialect, "the", variant, extras=False)
+                words = set(re.findall(r"[a-z0-9]+", phrase.lower()))
+                count = int(params.get("count", 1))
+                told = {_NUMBERS[count], str(count)} | ({"once"} if count == 1 else set()) | (
+                    {"twice"} if count == 2 else set()) | ({"a", "an"} if count == 1 else set())
+                if told & words:
+                    counted += 1
+                else:
+                    free += 1
+                    assert not (set(_NUMBERS) | {"once", "twice"}) & words, (family, phrase)
+                assert not re.search(r"\s,|,\s*,|,$", phrase), phrase
+            # (a variant whose templates all count with a noun, "does two kicks", always states it)
+            uncountable = not any("{times}" in t for t in templates_for(family, dialect, variant))
+            assert counted > 20 and (free > 5 or uncountable and free == 0), (dialect, variant, family, counted, free)
