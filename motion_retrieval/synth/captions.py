@@ -3,7 +3,8 @@
 A caption is built from parts, each drawn from a list (``templates.py`` for the actions, this module for the rest):
 
 - a verb phrase per action from its family's templates, slots filled from the action's parameters, so it states
-  exactly the side, count, speed and direction the motion has; now and then a phrase naming the action's form;
+  exactly the side, count, speed and direction the motion has, except that a third of the captions of a repeated
+  action leave its count out ("waves with the left hand"), as people search; now and then a phrase naming the form;
 - a sentence frame: "a person waves ...", "a man is waving ...", "they wave ...", casual queries such as "guy
   waving his left hand twice" or "person walks forward", "the video shows someone waving ...", "a person who ...";
   the frame sets the verb form (``phrasing.inflect``);
@@ -166,7 +167,8 @@ def _held_form(family: str, params: dict) -> bool:
 
 def _without_count(template: str) -> str:
     """``template`` with its ``{times}`` left out and the commas around it tidied: "waves goodbye with {hand},
-    {times}" -> "waves goodbye with {hand}"; "{kick} {times}, using the {side} leg" -> "{kick}, using the {side} leg"."""
+    {times}" -> "waves goodbye with {hand}"; "{kick} {times}, using the {side} leg" -> "{kick}, using the {side}
+    leg"."""
     text = " ".join(template.replace("{times}", "").split())
     text = re.sub(r",(\s*,)+", ",", re.sub(r"\s+,", ",", text))
     return text.strip().rstrip(",").strip()

@@ -2,7 +2,8 @@
 HumanML3D (``hml``) and of KIT-ML (``kit``, shorter and plainer; ``None`` = use the HumanML3D list).
 
 Slots (filled by ``captions.py``; every template states the side, count, speed and direction its action has, except
-the gaits' ``COUNT_FREE`` phrasings, which leave the number of steps out as people do):
+the gaits' ``COUNT_FREE`` phrasings, which leave the number of steps out as people do, and the third of the
+captions from ``{times}`` templates that ``captions`` renders without their count):
 
 - ``{side}`` / ``{other}``: left / right (the person's own side); ``{poss}``: their / his / the ...;
 - ``{times}``: once / twice / three times; ``{n:noun}``: "three steps", "one squat" (count + noun, pluralised;
