@@ -166,12 +166,10 @@ def _held_form(family: str, params: dict) -> bool:
 
 
 def _without_count(template: str) -> str:
-    """``template`` with its ``{times}`` left out and the commas around it tidied: "waves goodbye with {hand},
-    {times}" -> "waves goodbye with {hand}"; "{kick} {times}, using the {side} leg" -> "{kick}, using the {side}
-    leg"."""
-    text = " ".join(template.replace("{times}", "").split())
-    text = re.sub(r",(\s*,)+", ",", re.sub(r"\s+,", ",", text))
-    return text.strip().rstrip(",").strip()
+    """``template`` with its ``{times}`` left out and the commas it leaves behind dropped: "waves goodbye with
+    {hand}, {times}" -> "waves goodbye with {hand}". Spaces, and a space before a comma ("{kick} , using"), are
+    tidied with every phrase at the end of ``describe_action``."""
+    return re.sub(r",(\s*,)+", ",", template.replace("{times}", "")).rstrip(", ")
 
 
 def _number(n: int, dialect: str, rng: np.random.Generator) -> str:
