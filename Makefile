@@ -31,7 +31,7 @@ lint: $(STAMP)
 
 # Regenerate the gRPC code from proto/ (committed; tests/test_proto_drift.py fails when it is stale).
 proto: $(STAMP)
-	$(BIN)/python -m server.api.generate
+	$(BIN)/python -m motion_retrieval_server.api.generate
 
 # Train the shipped default model on the procedural corpus (both dialects), then export it.
 default-model: $(STAMP)

@@ -63,7 +63,7 @@ def write_corpus(root: Path, clips: int, seed: int = 0) -> Path:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from milvus_plugin import MilvusConfig, MotionStore, ingest_paths
+    from motion_retrieval_milvus import MilvusConfig, MotionStore, ingest_paths
     from motion_retrieval.data.load import load_path
 
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> dict:
         corpus = write_corpus(tmp / "corpus", args.clips)
         server = None
         if args.local_server:
-            from milvus_plugin.server_fixture import LocalMilvusServer
+            from motion_retrieval_milvus.server_fixture import LocalMilvusServer
 
             server = LocalMilvusServer().start()
         uri = server.uri if server else (args.milvus or str(tmp / "bench.db"))

@@ -106,8 +106,8 @@ class Service:
 
 # -- the callers ------------------------------------------------------------------------------------------------------
 def make_request(method: str, batch: int, seed: int = 0):
-    from server.api import embedding_pb2
-    from server.client import features_message
+    from motion_retrieval_server.api import embedding_pb2
+    from motion_retrieval_server.client import features_message
 
     rng = np.random.default_rng(seed)
     if method == "texts":
@@ -124,7 +124,7 @@ async def run_level(target: str, method: str, request, concurrency: int, seconds
     message per non-OK code)."""
     import grpc
 
-    from server.api import embedding_pb2_grpc
+    from motion_retrieval_server.api import embedding_pb2_grpc
 
     latencies: list[float] = []
     codes: Counter = Counter()

@@ -29,7 +29,7 @@ WORDS = ["a person", "someone", "a man", "a woman", "walks", "runs", "jumps", "w
 
 
 def synthetic_rows(n: int, dim: int, seed: int):
-    from milvus_plugin.store import MotionRow
+    from motion_retrieval_milvus.store import MotionRow
 
     # Clustered like real embeddings (motions of one action sit together), not uniform on the sphere: uniform
     # high-dimensional vectors have nearly equal distances to everything, so no ANN index (or user) could tell
@@ -58,7 +58,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(store, embedder, vectors: np.ndarray, texts: list[str], top_k: int = 10) -> dict:
-    from milvus_plugin import MotionSearch
+    from motion_retrieval_milvus import MotionSearch
 
     search = MotionSearch(store, embedder)
     end_to_end, embed, raw = [], [], []
@@ -110,7 +110,7 @@ def load(store, rows, batch: int = 2000) -> float:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from milvus_plugin import IndexConfig, MilvusConfig, MotionStore
+    from motion_retrieval_milvus import IndexConfig, MilvusConfig, MotionStore
 
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> dict:
         texts = queries(args.queries, seed=1)
         server = None
         if args.local_server:
-            from milvus_plugin.server_fixture import LocalMilvusServer
+            from motion_retrieval_milvus.server_fixture import LocalMilvusServer
 
             server = LocalMilvusServer().start()
         server_uri = server.uri if server else args.server

@@ -264,7 +264,7 @@ class ServiceProcess:
 
 
 def serve_and_run(name: str, repository: Path, extra: list[str], args, results: list[Result], memory: dict) -> None:
-    from server.client import MotionRetrievalClient
+    from motion_retrieval_server.client import MotionRetrievalClient
 
     service = ServiceProcess(repository, *extra)
     try:

@@ -16,7 +16,7 @@ import grpc
 from pymilvus import MilvusClient
 from pymilvus.exceptions import MilvusException
 
-from milvus_plugin.errors import MilvusUnavailableError
+from motion_retrieval_milvus.errors import MilvusUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from milvus_plugin.errors import FilterError
+from motion_retrieval_milvus.errors import FilterError
 
 _TOKEN = re.compile(r"^[\w.+\-:@/ ]{1,64}$")  # dataset names and tags: no quotes, brackets, backslashes
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from milvus_plugin.schema import (
+from motion_retrieval_milvus.schema import (
     CAPTION_MAX_LENGTH,
     CAPTIONS_MAX_LENGTH,
     DATASET_MAX_LENGTH,
@@ -42,7 +42,7 @@ from milvus_plugin.schema import (
     SOURCE_MAX_LENGTH,
     TAG_MAX_LENGTH,
 )
-from milvus_plugin.store import CaptionRow, MotionRow, MotionStore
+from motion_retrieval_milvus.store import CaptionRow, MotionRow, MotionStore
 from motion_retrieval.data.record import MotionRecord
 from motion_retrieval.errors import ConfigError, MotionDataError
 from motion_retrieval.serving.inputs import InputError
@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 Reader = Callable[..., Iterable[MotionRecord]]
 # Content hashes of rows that ingest_paths read from files itself start with this mark: the only rows whose source
-# a preview may open (milvus_plugin.previews). Rows from ingest_records / the service never carry it.
+# a preview may open (motion_retrieval_milvus.previews). Rows from ingest_records / the service never carry it.
 FILE_ORIGIN = "file:"
 Windower = Callable[..., list[MotionRecord]]
 

@@ -3,7 +3,7 @@
 Vectors are all Milvus keeps, so the motion of a hit is read back from its source file and cut to the hit's window
 (``start_s``..``end_s`` seconds into the take). A stored ``source`` is only a string, and anyone who may ingest over
 gRPC chooses it, so a preview reads only what the plugin itself wrote: rows that ``ingest_paths`` read from a file
-(their content hash carries the ``file:`` provenance mark that only that path writes, milvus_plugin.ingest), whose
+(their content hash carries the ``file:`` provenance mark that only that path writes, motion_retrieval_milvus.ingest), whose
 source is still a regular motion file (.npy/.npz/.bvh; no devices, pipes or other files). Any other row gets no
 preview and a reason.
 """
@@ -28,7 +28,7 @@ PREVIEW_SUFFIXES = (".npy", ".npz", ".bvh")
 
 def preview_source(hit, content_hash: str) -> Path:
     """The file a preview of ``hit`` may read, or a MotionDataError saying why it may not read any."""
-    from milvus_plugin.ingest import FILE_ORIGIN
+    from motion_retrieval_milvus.ingest import FILE_ORIGIN
 
     source = hit.source or ""
     if not content_hash.startswith(FILE_ORIGIN):

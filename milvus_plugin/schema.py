@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pymilvus import CollectionSchema, DataType, MilvusClient
 
-from milvus_plugin.errors import CollectionMismatchError
+from motion_retrieval_milvus.errors import CollectionMismatchError
 from motion_retrieval.errors import ConfigError
 
 SCHEMA_VERSION = "1"

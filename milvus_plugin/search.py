@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from milvus_plugin.errors import MilvusStoreError
-from milvus_plugin.filters import SearchFilter
-from milvus_plugin.schema import VECTOR_FIELD
-from milvus_plugin.store import MotionStore
+from motion_retrieval_milvus.errors import MilvusStoreError
+from motion_retrieval_milvus.filters import SearchFilter
+from motion_retrieval_milvus.schema import VECTOR_FIELD
+from motion_retrieval_milvus.store import MotionStore
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.serving.inputs import check_text
 from motion_retrieval.serving.motions import validate_motion
@@ -172,8 +172,8 @@ class MotionSearch:
     # ----------------------------------------------------------------------------------------------- previews
     def render_previews(self, hits: Sequence[SearchHit], out_path: str | Path, max_hits: int = 5) -> Path:
         """One PNG with a stick-figure strip per hit (top first). Only motions the plugin itself ingested from a
-        file that still holds them are rendered (milvus_plugin.previews)."""
-        from milvus_plugin.previews import render_hits
+        file that still holds them are rendered (motion_retrieval_milvus.previews)."""
+        from motion_retrieval_milvus.previews import render_hits
 
         return render_hits(hits[:max_hits], Path(out_path), self.store)
 

@@ -22,7 +22,7 @@ from pymilvus import MilvusClient
 from pymilvus.client.types import LoadState
 from pymilvus.exceptions import MilvusException
 
-from milvus_plugin.connection import (
+from motion_retrieval_milvus.connection import (
     NOT_LOADED,
     REFUSED,
     MilvusConfig,
@@ -31,9 +31,9 @@ from milvus_plugin.connection import (
     server_version,
     supports_filter_templates,
 )
-from milvus_plugin.errors import MilvusStoreError, MilvusUnavailableError
-from milvus_plugin.filters import CompiledFilter, SearchFilter, equals_filter, ids_filter, prefix_filter
-from milvus_plugin.schema import (
+from motion_retrieval_milvus.errors import MilvusStoreError, MilvusUnavailableError
+from motion_retrieval_milvus.filters import CompiledFilter, SearchFilter, equals_filter, ids_filter, prefix_filter
+from motion_retrieval_milvus.schema import (
     CAPTION_OUTPUT_FIELDS,
     MOTION_OUTPUT_FIELDS,
     VECTOR_FIELD,

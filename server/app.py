@@ -7,7 +7,7 @@ TLS and bearer-token auth, admission control, graceful shutdown.
     ...
     await server.stop()           # NOT_SERVING at once, refuse new calls, drain within the grace, release
 
-Every embedding call passes server.admission's gate (bounded slots and queues, deadline-aware shedding), whatever
+Every embedding call passes motion_retrieval_server.admission's gate (bounded slots and queues, deadline-aware shedding), whatever
 servicer makes it.
 """
 
@@ -23,18 +23,18 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from server.admission import MOTION, TEXT, AdmissionConfig, AdmissionGate, AdmissionInterceptor, AdmittedBackend
-from server.api import embedding_pb2, search_pb2
-from server.auth import BearerTokenInterceptor
-from server.backends import create_backend
-from server.config import ServeConfig
-from server.health import LIVENESS, HealthReporter
-from server.interceptors import ObservabilityInterceptor
-from server.metrics import ServiceMetrics
-from server.servicers.disabled import DisabledSearchServicer
-from server.servicers.embedding import EmbeddingServicer
-from server.servicers.registration import add_servicers
-from server.shutdown import ExitDeadline, force_exit_on_second_signal
+from motion_retrieval_server.admission import MOTION, TEXT, AdmissionConfig, AdmissionGate, AdmissionInterceptor, AdmittedBackend
+from motion_retrieval_server.api import embedding_pb2, search_pb2
+from motion_retrieval_server.auth import BearerTokenInterceptor
+from motion_retrieval_server.backends import create_backend
+from motion_retrieval_server.config import ServeConfig
+from motion_retrieval_server.health import LIVENESS, HealthReporter
+from motion_retrieval_server.interceptors import ObservabilityInterceptor
+from motion_retrieval_server.metrics import ServiceMetrics
+from motion_retrieval_server.servicers.disabled import DisabledSearchServicer
+from motion_retrieval_server.servicers.embedding import EmbeddingServicer
+from motion_retrieval_server.servicers.registration import add_servicers
+from motion_retrieval_server.shutdown import ExitDeadline, force_exit_on_second_signal
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,11 @@ class MotionRetrievalServer:
         )
         embedding = EmbeddingServicer(self.backend, self.config.limits, self.metrics, self._convert_executor)
         if self.config.search_enabled:
-            from server.servicers.search import SearchServicer
+            from motion_retrieval_server.servicers.search import SearchServicer
 
             self._search = SearchServicer.from_config(self.config, self.backend, self.metrics,
                                                       self._convert_executor)
-        # Undecodable request bytes answer INVALID_ARGUMENT, not UNKNOWN (server.servicers.registration).
+        # Undecodable request bytes answer INVALID_ARGUMENT, not UNKNOWN (motion_retrieval_server.servicers.registration).
         add_servicers(server, embedding, self._search if self._search is not None else DisabledSearchServicer())
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, server)
         if self.config.reflection:

@@ -1,4 +1,4 @@
-"""``motion-retrieval serve``: run the gRPC service. Also joins helper commands of server.collection_commands
+"""``motion-retrieval serve``: run the gRPC service. Also joins helper commands of motion_retrieval_server.collection_commands
 (``ingest``, ``search``) to the CLI when that module is present."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import argparse
 import asyncio
 import logging
 
-from server.config import add_serve_arguments, resolve_config
+from motion_retrieval_server.config import add_serve_arguments, resolve_config
 
 log = logging.getLogger(__name__)
 
@@ -22,17 +22,17 @@ def register(subparsers) -> None:
     add_serve_arguments(parser)
     parser.set_defaults(func=run_serve)
     try:
-        from server import collection_commands
+        from motion_retrieval_server import collection_commands
     except ImportError as exc:
-        if exc.name != "server.collection_commands":
+        if exc.name != "motion_retrieval_server.collection_commands":
             raise
         return
     collection_commands.register(subparsers)
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from server.app import serve
-    from server.logs import configure_logging
+    from motion_retrieval_server.app import serve
+    from motion_retrieval_server.logs import configure_logging
 
     config = resolve_config(args)
     verbose = getattr(args, "verbose", 0)

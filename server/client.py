@@ -16,8 +16,8 @@ from typing import Any
 import grpc
 import numpy as np
 
-from server.api import common_pb2, embedding_pb2, embedding_pb2_grpc, search_pb2, search_pb2_grpc
-from server.validation import decode_tensor, encode_tensor
+from motion_retrieval_server.api import common_pb2, embedding_pb2, embedding_pb2_grpc, search_pb2, search_pb2_grpc
+from motion_retrieval_server.validation import decode_tensor, encode_tensor
 
 # Leave room for the protobuf framing around the tensors when packing a request under the server's byte limit.
 _MESSAGE_HEADROOM = 0.9

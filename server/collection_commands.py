@@ -101,7 +101,7 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------------------------------------------- ingest
 def run_ingest(args: argparse.Namespace) -> int:
-    from milvus_plugin import IndexConfig, MotionStore, ingest_paths
+    from motion_retrieval_milvus import IndexConfig, MotionStore, ingest_paths
     from motion_retrieval.data.load import load_path
 
     options = reader_options(args)
@@ -149,7 +149,7 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def _filters(args: argparse.Namespace):
-    from milvus_plugin import SearchFilter
+    from motion_retrieval_milvus import SearchFilter
 
     return SearchFilter(
         dataset=tuple(args.dataset) if args.dataset else None, min_duration=args.min_duration,
@@ -159,7 +159,7 @@ def _filters(args: argparse.Namespace):
 
 
 def _local_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
-    from milvus_plugin import IndexConfig, MotionSearch, MotionStore
+    from motion_retrieval_milvus import IndexConfig, MotionSearch, MotionStore
 
     embedder = _embedder(args)
     filters = _filters(args)
@@ -247,14 +247,14 @@ def _print_table(results: dict[str, Any]) -> None:
 
 # ---------------------------------------------------------------------------------------------------- helpers
 def _milvus_config(args: argparse.Namespace):
-    from milvus_plugin import MilvusConfig
+    from motion_retrieval_milvus import MilvusConfig
 
     return MilvusConfig.from_env(args.milvus, timeout=args.timeout)
 
 
 def _client(args: argparse.Namespace):
     """The gRPC client for ``--server`` with the token (file or env) and TLS options."""
-    from server.client import MotionRetrievalClient
+    from motion_retrieval_server.client import MotionRetrievalClient
 
     token = None
     if args.server_token_file is not None:

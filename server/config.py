@@ -21,7 +21,7 @@ LOG_FORMATS = ("json", "text")
 
 @dataclass(frozen=True)
 class ServiceLimits:
-    """What one request may carry; advertised by GetModelInfo and enforced by server.validation."""
+    """What one request may carry; advertised by GetModelInfo and enforced by motion_retrieval_server.validation."""
 
     max_batch_size: int = 64  # texts or motions per Embed* request
     max_frames: int = 4000  # frames per motion as sent (200 s at 20 fps); ingest windows long takes
@@ -56,7 +56,7 @@ class ServeConfig:
     log_format: str = "text"
     limits: ServiceLimits = field(default_factory=ServiceLimits)
     shutdown_grace_s: float = 10.0  # in-flight calls get this long to finish on SIGTERM; then the process exits
-    # Overload protection (server.admission): encoder calls running at once (None: --workers for the in-process
+    # Overload protection (motion_retrieval_server.admission): encoder calls running at once (None: --workers for the in-process
     # backend, 8 for Triton, whose dynamic batcher merges concurrent calls) and calls queued per tower.
     encoder_slots: int | None = None
     max_queue: int = 32

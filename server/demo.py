@@ -145,7 +145,7 @@ class _Process:
 
 def start_service(config: DemoConfig, triton_url: str | None) -> tuple[_Process, str]:
     from motion_retrieval.export.triton_local import free_port
-    from server.healthcheck import check
+    from motion_retrieval_server.healthcheck import check
 
     port = free_port()
     argv = [sys.executable, "-m", "motion_retrieval", "serve", "--model-repository", str(config.model_repository),
@@ -182,8 +182,8 @@ def demo_records(corpus: Path, include_real_bvh: bool) -> tuple[list, list[str]]
 def _hit_strips(hits: list[dict], records) -> list:
     """(joints, fps, title) of each hit, from the records the demo itself sent (the service keeps only vectors; it
     never opens a source path a client named)."""
-    from milvus_plugin.previews import hit_title
-    from milvus_plugin.search import SearchHit
+    from motion_retrieval_milvus.previews import hit_title
+    from motion_retrieval_milvus.search import SearchHit
     from motion_retrieval.features import FPS, features_to_joints
 
     by_source = {(r.source, r.id): r for r in records}
@@ -203,9 +203,9 @@ def _hit_strips(hits: list[dict], records) -> list:
 
 
 def run_demo(config: DemoConfig) -> DemoReport:
-    from milvus_plugin.previews import render_strips
+    from motion_retrieval_milvus.previews import render_strips
     from motion_retrieval.export.triton_local import LocalTriton
-    from server.client import MotionRetrievalClient
+    from motion_retrieval_server.client import MotionRetrievalClient
 
     config.out_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}

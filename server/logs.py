@@ -1,5 +1,5 @@
 """Log set-up of the service: ``text`` for people, ``json`` (one object per line) for log collectors. Every record
-carries the request id of the call it belongs to (server.interceptors.request_id_var)."""
+carries the request id of the call it belongs to (motion_retrieval_server.interceptors.request_id_var)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import sys
 import time
 
-from server.interceptors import request_id_var
+from motion_retrieval_server.interceptors import request_id_var
 
 # Attributes every LogRecord has; anything else was passed with extra= and goes into the JSON object.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime",

@@ -21,10 +21,10 @@ from motion_retrieval.serving.inputs import check_texts as _check_texts
 from motion_retrieval.serving.motions import SKELETONS as _SKELETONS
 from motion_retrieval.serving.motions import Skeleton, check_joints, joints_to_features, validate_motion
 from motion_retrieval.serving.tensors import FEATURE_DIM, decode_float32, encode_float32
-from server.api import common_pb2
+from motion_retrieval_server.api import common_pb2
 
 if TYPE_CHECKING:
-    from server.config import ServiceLimits
+    from motion_retrieval_server.config import ServiceLimits
 
 __all__ = ["SKELETONS", "DecodedMotion", "InputError", "RequestError", "check_text", "check_texts", "check_top_k",
            "decode_motion", "decode_motions", "decode_tensor", "encode_tensor"]

@@ -30,6 +30,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     MOTION_RETRIEVAL_METRICS_PORT=9090
 USER 10001:10001
 EXPOSE 50051 9090
-HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 CMD ["python", "-m", "server.healthcheck"]
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 CMD ["python", "-m", "motion_retrieval_server.healthcheck"]
 ENTRYPOINT ["motion-retrieval"]
 CMD ["serve"]

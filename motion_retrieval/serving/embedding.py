@@ -1,5 +1,5 @@
 """The embedding contract (docs/ARCHITECTURE.md, "Embedding contract"): what milvus_plugin and the CLI program
-against, implemented in process (motion_retrieval.inference.embedder) and over gRPC (server.client)."""
+against, implemented in process (motion_retrieval.inference.embedder) and over gRPC (motion_retrieval_server.client)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from motion_retrieval.errors import MotionDataError
 
-# Row ids of stored motions are blake2b-128 hex digests (milvus_plugin.ingest.motion_key).
+# Row ids of stored motions are blake2b-128 hex digests (motion_retrieval_milvus.ingest.motion_key).
 MOTION_ROW_ID = re.compile(r"[0-9a-f]{32}")
 # Record ids as ingested (MotionItem.id, a file stem, "131_01@5000-15000"): printable, no control characters.
 MAX_RECORD_ID_CHARS = 256
@@ -39,7 +39,7 @@ class TextInputError(InputError):
 
 
 class BatchLimits(Protocol):
-    """What a batch may hold (server.config.ServiceLimits satisfies it)."""
+    """What a batch may hold (motion_retrieval_server.config.ServiceLimits satisfies it)."""
 
     max_batch_size: int
     max_text_chars: int

@@ -45,7 +45,7 @@ SKELETONS = {
 
 
 class FrameLimits(Protocol):
-    """What one motion may hold (server.config.ServiceLimits satisfies it)."""
+    """What one motion may hold (motion_retrieval_server.config.ServiceLimits satisfies it)."""
 
     max_frames: int  # frames at 20 fps
     min_frames: int  # feature frames (joints need one more)

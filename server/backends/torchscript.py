@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from motion_retrieval.serving.repository import RepositoryInfo
-from server.backends.base import BackendUnavailable, EmbeddingBackend, load_repository_info
+from motion_retrieval_server.backends.base import BackendUnavailable, EmbeddingBackend, load_repository_info
 
 log = logging.getLogger(__name__)
 

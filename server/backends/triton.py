@@ -40,7 +40,7 @@ from motion_retrieval.serving.tensors import (
     TEXT_MODEL,
 )
 from motion_retrieval.serving.tokenizer import TextTokenizer
-from server.backends.base import (
+from motion_retrieval_server.backends.base import (
     BackendError,
     BackendUnavailable,
     EmbeddingBackend,

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 import grpc
 
 from motion_retrieval.errors import ConfigError, MotionDataError
-from server.admission import RETRY_PUSHBACK_KEY, ShedError
-from server.backends.base import BackendError, BackendUnavailable
-from server.validation import RequestError
+from motion_retrieval_server.admission import RETRY_PUSHBACK_KEY, ShedError
+from motion_retrieval_server.backends.base import BackendError, BackendUnavailable
+from motion_retrieval_server.validation import RequestError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ async def status_on_error(context: grpc.aio.ServicerContext, what: str) -> Async
         yield
     except RequestError as exc:
         await context.abort(exc.code, str(exc))
-    except ShedError as exc:  # server.admission: RESOURCE_EXHAUSTED (overloaded) or DEADLINE_EXCEEDED (not computed)
+    except ShedError as exc:  # motion_retrieval_server.admission: RESOURCE_EXHAUSTED (overloaded) or DEADLINE_EXCEEDED (not computed)
         if exc.retry_after_s is not None:  # gRPC retry pushback: clients' retry policies wait this long
             context.set_trailing_metadata(((RETRY_PUSHBACK_KEY, str(int(exc.retry_after_s * 1000))),))
         await context.abort(exc.code, str(exc))

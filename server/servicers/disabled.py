@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import grpc
 
-from server.api import search_pb2_grpc
+from motion_retrieval_server.api import search_pb2_grpc
 
 DISABLED_MESSAGE = (
     "search is disabled on this server: start it with --milvus URI (a Milvus server URL such as http://host:19530 "

@@ -1,6 +1,6 @@
 """EmbeddingService: batches of texts or motions in, unit-norm embeddings out.
 
-Every item is checked once as it is decoded (server.validation, the serving contract's checks); joints are
+Every item is checked once as it is decoded (motion_retrieval_server.validation, the serving contract's checks); joints are
 converted to features on the conversion threads; the vectors the backend returns are checked too, so that an input
 the model turns into NaN/inf is refused by index (INVALID_ARGUMENT) instead of being returned.
 """
@@ -16,12 +16,12 @@ import numpy as np
 
 from motion_retrieval.serving.inputs import check_embeddings
 from motion_retrieval.serving.tensors import FEATURE_DIM, FPS
-from server.api import common_pb2, embedding_pb2, embedding_pb2_grpc
-from server.backends.base import EmbeddingBackend
-from server.config import ServiceLimits
-from server.metrics import ServiceMetrics
-from server.servicers.calls import check_budget, status_on_error, time_budget
-from server.validation import SKELETONS, DecodedMotion, check_texts, decode_motions, encode_tensor
+from motion_retrieval_server.api import common_pb2, embedding_pb2, embedding_pb2_grpc
+from motion_retrieval_server.backends.base import EmbeddingBackend
+from motion_retrieval_server.config import ServiceLimits
+from motion_retrieval_server.metrics import ServiceMetrics
+from motion_retrieval_server.servicers.calls import check_budget, status_on_error, time_budget
+from motion_retrieval_server.validation import SKELETONS, DecodedMotion, check_texts, decode_motions, encode_tensor
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import DecodeError
 
 from motion_retrieval.serving.inputs import InputError
-from server.api import embedding_pb2, search_pb2
+from motion_retrieval_server.api import embedding_pb2, search_pb2
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """SearchService over the Milvus plugin (milvus_plugin): text -> motions, motion -> captions, motion -> motions,
-streaming ingest, delete, stats. Without --milvus, server.servicers.disabled answers instead.
+streaming ingest, delete, stats. Without --milvus, motion_retrieval_server.servicers.disabled answers instead.
 
 Queries are embedded by the service's own backend on the event loop, so search and ingest use exactly the served
 model; only the blocking Milvus calls (pymilvus) run on a small thread pool. Ingest walks the plugin's steps itself:
-decode and check each streamed item once -> windows and batches (milvus_plugin.ingest.IngestBatches) -> drop what
+decode and check each streamed item once -> windows and batches (motion_retrieval_milvus.ingest.IngestBatches) -> drop what
 is stored unchanged (Milvus, thread) -> embed (awaited) -> confirm the encoders still serve this model -> write
 (Milvus, thread).
 """
@@ -19,12 +19,12 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 import grpc
 import numpy as np
 
-from milvus_plugin.connection import MilvusConfig
-from milvus_plugin.errors import FilterError, MilvusStoreError, MilvusUnavailableError
-from milvus_plugin.filters import SearchFilter
-from milvus_plugin.ingest import IngestBatches, IngestSummary, Pending, unchanged_filter, write_batch
-from milvus_plugin.search import CaptionHit, MotionNotFoundError, MotionSearch, SearchHit
-from milvus_plugin.store import MotionStore
+from motion_retrieval_milvus.connection import MilvusConfig
+from motion_retrieval_milvus.errors import FilterError, MilvusStoreError, MilvusUnavailableError
+from motion_retrieval_milvus.filters import SearchFilter
+from motion_retrieval_milvus.ingest import IngestBatches, IngestSummary, Pending, unchanged_filter, write_batch
+from motion_retrieval_milvus.search import CaptionHit, MotionNotFoundError, MotionSearch, SearchHit
+from motion_retrieval_milvus.store import MotionStore
 from motion_retrieval.data.record import Caption, MotionRecord
 from motion_retrieval.serving.inputs import (
     InputError,
@@ -33,13 +33,13 @@ from motion_retrieval.serving.inputs import (
     check_record_id,
 )
 from motion_retrieval.serving.tensors import FPS
-from server.api import search_pb2, search_pb2_grpc
-from server.backends.base import BackendUnavailable, EmbeddingBackend
-from server.config import ServeConfig, ServiceLimits
-from server.metrics import ServiceMetrics
-from server.servicers.calls import check_budget, status_on_error, time_budget
-from server.servicers.embedding import to_features
-from server.validation import RequestError, check_text, check_top_k, decode_motion
+from motion_retrieval_server.api import search_pb2, search_pb2_grpc
+from motion_retrieval_server.backends.base import BackendUnavailable, EmbeddingBackend
+from motion_retrieval_server.config import ServeConfig, ServiceLimits
+from motion_retrieval_server.metrics import ServiceMetrics
+from motion_retrieval_server.servicers.calls import check_budget, status_on_error, time_budget
+from motion_retrieval_server.servicers.embedding import to_features
+from motion_retrieval_server.validation import RequestError, check_text, check_top_k, decode_motion
 
 log = logging.getLogger(__name__)
 

@@ -78,11 +78,11 @@ def test_server_image_runs_our_cli_and_health_check():
     args = build_parser().parse_args(command)
     assert args.command == "serve"
     healthcheck = next(rest for keyword, rest in body if keyword == "HEALTHCHECK")
-    assert '"server.healthcheck"' in healthcheck
-    import server.healthcheck
+    assert '"motion_retrieval_server.healthcheck"' in healthcheck
+    import motion_retrieval_server.healthcheck
 
     with pytest.raises(SystemExit) as excinfo:
-        server.healthcheck.main(["--help"])
+        motion_retrieval_server.healthcheck.main(["--help"])
     assert excinfo.value.code == 0
 
 
@@ -101,9 +101,9 @@ def test_model_image_export_command_matches_the_cli_and_the_chart():
 def test_health_check_answers_unhealthy_when_nothing_listens():
     import socket
 
-    import server.healthcheck
+    import motion_retrieval_server.healthcheck
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    assert server.healthcheck.main(["--target", f"127.0.0.1:{port}", "--timeout", "0.5"]) == 1
+    assert motion_retrieval_server.healthcheck.main(["--target", f"127.0.0.1:{port}", "--timeout", "0.5"]) == 1

@@ -152,7 +152,7 @@ def test_the_service_balances_over_every_triton_pod():
     url = one(docs, "ConfigMap", "prod-motion-retrieval-server")["data"]["MOTION_RETRIEVAL_TRITON_URL"]
     assert url == f"dns:///prod-motion-retrieval-triton.motion.svc.cluster.local:{grpc_port}"
     # The service's Triton backend turns exactly this URL into a round_robin channel.
-    from server.backends.triton import service_config
+    from motion_retrieval_server.backends.triton import service_config
 
     assert service_config(url, 1)["loadBalancingConfig"] == [{"round_robin": {}}]
     # The cluster's DNS domain is configurable.
@@ -176,7 +176,7 @@ def _health_names(probe: dict) -> str:
     if "grpc" in probe:
         return probe["grpc"].get("service", "")
     command = probe["exec"]["command"]
-    assert command[:3] == ["python", "-m", "server.healthcheck"], command
+    assert command[:3] == ["python", "-m", "motion_retrieval_server.healthcheck"], command
     return command[command.index("--service") + 1] if "--service" in command else ""
 
 
@@ -194,13 +194,13 @@ def test_liveness_watches_the_process_and_readiness_the_backend(tls):
 
 def test_probe_commands_ask_the_health_service_what_the_chart_means():
     """Serve grpc.health.v1 with the overall status NOT_SERVING (backend down) and `liveness` SERVING, then run the
-    chart's exec probes (TLS path) and the equivalent of its native gRPC probes through server.healthcheck: the
+    chart's exec probes (TLS path) and the equivalent of its native gRPC probes through motion_retrieval_server.healthcheck: the
     liveness probe passes, the readiness probe fails. Catches a probe asking the wrong name or a flag the checker
     does not know."""
     import grpc
     from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-    import server.healthcheck
+    import motion_retrieval_server.healthcheck
 
     server_ = grpc.server(ThreadPoolExecutor(2))
     servicer = health.HealthServicer()
@@ -221,7 +221,7 @@ def test_probe_commands_ask_the_health_service_what_the_chart_means():
             argv = [a for a in argv if not a.startswith("localhost:")]
             if "--target" in argv:
                 argv.remove("--target")
-            return server.healthcheck.main(argv + ["--target", f"127.0.0.1:{port}", "--timeout", "2"])
+            return motion_retrieval_server.healthcheck.main(argv + ["--target", f"127.0.0.1:{port}", "--timeout", "2"])
 
         for values in (EXTERNAL, load_values(CHART / "ci" / "tls-auth-values.yaml")):
             container = container_of(render(values), "mr-motion-retrieval-server")

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from milvus_testkit import CORPUS, KeywordEmbedder, export_tiny_repository, write_motion  # noqa: E402
 
-from milvus_plugin import IndexConfig, MilvusConfig, MotionStore  # noqa: E402
+from motion_retrieval_milvus import IndexConfig, MilvusConfig, MotionStore  # noqa: E402
 
 
 @pytest.fixture()
@@ -52,7 +52,7 @@ def model_repository(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def milvus_server():
     """One real Milvus 2.3.5 standalone for every milvus_server test (starts in ~10 s, stopped at the end)."""
-    from milvus_plugin.server_fixture import LocalMilvusServer
+    from motion_retrieval_milvus.server_fixture import LocalMilvusServer
 
     try:
         import milvus  # noqa: F401

@@ -9,7 +9,7 @@ import grpc
 import pytest
 from pymilvus.exceptions import MilvusException
 
-from milvus_plugin.connection import (
+from motion_retrieval_milvus.connection import (
     NOT_LOADED,
     REFUSED,
     UNAVAILABLE,
@@ -17,7 +17,7 @@ from milvus_plugin.connection import (
     quiet_pymilvus_logs,
     token_from_env,
 )
-from milvus_plugin.errors import MilvusUnavailableError
+from motion_retrieval_milvus.errors import MilvusUnavailableError
 
 
 class RpcError(grpc.RpcError):

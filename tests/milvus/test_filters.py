@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from milvus_plugin.connection import supports_filter_templates
-from milvus_plugin.errors import FilterError
-from milvus_plugin.filters import SearchFilter, equals_filter, ids_filter
+from motion_retrieval_milvus.connection import supports_filter_templates
+from motion_retrieval_milvus.errors import FilterError
+from motion_retrieval_milvus.filters import SearchFilter, equals_filter, ids_filter
 
 
 def test_compile_uses_placeholders_and_keeps_values_out_of_the_template():

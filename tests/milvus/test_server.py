@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from milvus_testkit import ACTIONS, motion_features, npy_reader, write_motion
 
-from milvus_plugin import IndexConfig, MilvusConfig, MotionSearch, MotionStore, SearchFilter, ingest_paths
-from milvus_plugin.errors import CollectionMismatchError
-from milvus_plugin.filters import prefix_filter
+from motion_retrieval_milvus import IndexConfig, MilvusConfig, MotionSearch, MotionStore, SearchFilter, ingest_paths
+from motion_retrieval_milvus.errors import CollectionMismatchError
+from motion_retrieval_milvus.filters import prefix_filter
 from motion_retrieval.inference.embedder import TorchScriptEmbedder
 
 pytestmark = pytest.mark.milvus_server
@@ -99,7 +99,7 @@ def test_ingest_killed_midway_then_rerun_has_exactly_the_expected_rows(milvus_se
         import sys, time
         sys.path.insert(0, {str(HERE)!r})
         from milvus_testkit import npy_reader
-        from milvus_plugin import MilvusConfig, MotionStore, ingest_paths
+        from motion_retrieval_milvus import MilvusConfig, MotionStore, ingest_paths
         from motion_retrieval.inference.embedder import TorchScriptEmbedder
 
         class Slow(TorchScriptEmbedder):
@@ -169,7 +169,7 @@ def test_ingest_killed_midway_then_rerun_has_exactly_the_expected_rows(milvus_se
 
 
 def test_unreachable_server_is_a_clear_error(milvus_server):
-    from milvus_plugin import MilvusUnavailableError
+    from motion_retrieval_milvus import MilvusUnavailableError
 
     with pytest.raises(MilvusUnavailableError, match=r"127\.0\.0\.1:9.*unavailable"):
         MotionStore.open(MilvusConfig(uri="http://127.0.0.1:9", timeout=3), "m", 4)
@@ -181,7 +181,7 @@ def test_a_collection_found_unloaded_is_loaded_again_and_answers_unavailable_mea
     """What a restarted Milvus looks like to the plugin until it has restored its collections (code 101, "collection
     not loaded"): the store answers MilvusUnavailableError (UNAVAILABLE, retryable) and loads the collection again;
     it never answers a refusal (INTERNAL)."""
-    from milvus_plugin import MilvusUnavailableError
+    from motion_retrieval_milvus import MilvusUnavailableError
 
     store = server_store
     ingest([corpus_dir], store, embedder)
@@ -235,9 +235,9 @@ def test_service_through_a_milvus_restart(milvus_server, model_repository, caplo
     from grpc_health.v1 import health_pb2, health_pb2_grpc
     from milvus import default_server
 
-    from server.app import MotionRetrievalServer
-    from server.client import MotionRetrievalClient
-    from server.config import ServeConfig
+    from motion_retrieval_server.app import MotionRetrievalServer
+    from motion_retrieval_server.client import MotionRetrievalClient
+    from motion_retrieval_server.config import ServeConfig
 
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from milvus_testkit import ACTIONS, CORPUS, KeywordEmbedder, motion_features, npy_reader, write_motion
 
-from milvus_plugin import (
+from motion_retrieval_milvus import (
     CollectionMismatchError,
     IndexConfig,
     MilvusConfig,
@@ -20,7 +20,7 @@ from milvus_plugin import (
     collection_names,
     ingest_paths,
 )
-from milvus_plugin.schema import MODEL_ID_PROPERTY
+from motion_retrieval_milvus.schema import MODEL_ID_PROPERTY
 from motion_retrieval.errors import ConfigError, MotionDataError
 
 
@@ -229,8 +229,8 @@ def test_previews_read_only_files_the_plugin_ingested(store, embedder, corpus_di
     import os
     from types import SimpleNamespace
 
-    from milvus_plugin.ingest import FILE_ORIGIN, ingest_records
-    from milvus_plugin.previews import preview_source
+    from motion_retrieval_milvus.ingest import FILE_ORIGIN, ingest_records
+    from motion_retrieval_milvus.previews import preview_source
     from motion_retrieval.data.record import Caption, MotionRecord
 
     ingest([corpus_dir / "walk_a.npy"], store, embedder)

@@ -16,9 +16,9 @@ from tiny_models import DIM, FEATURE_DIM, export_tiny
 from torch import nn
 
 from motion_retrieval.serving.repository import ServingOptions
-from server.app import MotionRetrievalServer
-from server.client import MotionRetrievalClient
-from server.config import ServeConfig, ServiceLimits
+from motion_retrieval_server.app import MotionRetrievalServer
+from motion_retrieval_server.client import MotionRetrievalClient
+from motion_retrieval_server.config import ServeConfig, ServiceLimits
 
 SERVER_OPTIONS = ServingOptions(max_batch_size=16, preferred_batch_sizes=(4, 8, 16), max_queue_delay_microseconds=1000,
                                 warmup_batch_sizes=(1,))

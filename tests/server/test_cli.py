@@ -15,7 +15,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from motion_retrieval.export.triton_local import free_port
-from server.client import MotionRetrievalClient
+from motion_retrieval_server.client import MotionRetrievalClient
 
 
 def _wait_serving(target: str, process: subprocess.Popen, timeout: float = 60.0) -> None:

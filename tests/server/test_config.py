@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from motion_retrieval.errors import ConfigError
-from server.config import DEFAULT_MODEL_REPOSITORY, add_serve_arguments, resolve_config
+from motion_retrieval_server.config import DEFAULT_MODEL_REPOSITORY, add_serve_arguments, resolve_config
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -18,8 +18,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from motion_retrieval.export.triton_local import free_port
-from server.api import embedding_pb2, embedding_pb2_grpc
-from server.client import features_message
+from motion_retrieval_server.api import embedding_pb2, embedding_pb2_grpc
+from motion_retrieval_server.client import features_message
 
 RUNS = 5
 GRACE_S = 2.0

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from motion_retrieval.features import joints_to_features
-from server.api import embedding_pb2, embedding_pb2_grpc
+from motion_retrieval_server.api import embedding_pb2, embedding_pb2_grpc
 
 CAPTIONS = ["a person walks forward and turns around", "someone jumps twice", "waving with the right hand"]
 
@@ -89,7 +89,7 @@ def test_request_id_is_echoed(torchscript_server):
 
 @pytest.mark.parametrize("method", ["SearchMotions", "GetCollectionStats"])
 def test_search_without_milvus_says_how_to_enable_it(torchscript_server, method):
-    from server.api import search_pb2, search_pb2_grpc
+    from motion_retrieval_server.api import search_pb2, search_pb2_grpc
 
     requests = {"SearchMotions": search_pb2.SearchMotionsRequest(text="walk"),
                 "GetCollectionStats": search_pb2.GetCollectionStatsRequest()}
@@ -103,10 +103,10 @@ def test_search_without_milvus_says_how_to_enable_it(torchscript_server, method)
 
 def test_client_is_an_embedder_for_milvus_plugin(client, embedder, tmp_path):
     """milvus_plugin can ingest and search through the service: the client satisfies the Embedder protocol."""
-    from milvus_plugin.connection import MilvusConfig
-    from milvus_plugin.ingest import ingest_records
-    from milvus_plugin.search import MotionSearch
-    from milvus_plugin.store import MotionStore
+    from motion_retrieval_milvus.connection import MilvusConfig
+    from motion_retrieval_milvus.ingest import ingest_records
+    from motion_retrieval_milvus.search import MotionSearch
+    from motion_retrieval_milvus.store import MotionStore
     from motion_retrieval.data.record import Caption, MotionRecord
     from motion_retrieval.serving.embedding import Embedder
 

@@ -11,8 +11,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from motion_retrieval.errors import ConfigError
-from server.api import common_pb2, embedding_pb2, embedding_pb2_grpc
-from server.client import MotionRetrievalClient, features_message, joints_message
+from motion_retrieval_server.api import common_pb2, embedding_pb2, embedding_pb2_grpc
+from motion_retrieval_server.client import MotionRetrievalClient, features_message, joints_message
 
 
 @pytest.fixture()

@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from server.api import common_pb2, embedding_pb2, embedding_pb2_grpc, search_pb2, search_pb2_grpc
-from server.client import MotionRetrievalClient, features_message, joints_message
+from motion_retrieval_server.api import common_pb2, embedding_pb2, embedding_pb2_grpc, search_pb2, search_pb2_grpc
+from motion_retrieval_server.client import MotionRetrievalClient, features_message, joints_message
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 NEVER_FOR_CLIENT_INPUT = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL}

@@ -12,11 +12,11 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from motion_retrieval.errors import ConfigError
-from server.api import embedding_pb2, embedding_pb2_grpc
-from server.client import MotionRetrievalClient
-from server.health import LIVENESS, HealthReporter
-from server.healthcheck import main as healthcheck_main
-from server.logs import JsonFormatter, RequestIdFilter
+from motion_retrieval_server.api import embedding_pb2, embedding_pb2_grpc
+from motion_retrieval_server.client import MotionRetrievalClient
+from motion_retrieval_server.health import LIVENESS, HealthReporter
+from motion_retrieval_server.healthcheck import main as healthcheck_main
+from motion_retrieval_server.logs import JsonFormatter, RequestIdFilter
 
 EMBED_TEXTS = "/motion_retrieval.v1.EmbeddingService/EmbedTexts"
 EMBED_MOTIONS = "/motion_retrieval.v1.EmbeddingService/EmbedMotions"
@@ -57,7 +57,7 @@ def test_metrics_endpoint_counts_calls_codes_latency_and_batches(start_server, f
 
 
 def test_access_log_carries_request_id_method_and_code(torchscript_server, caplog):
-    with caplog.at_level(logging.INFO, logger="server.interceptors"):
+    with caplog.at_level(logging.INFO, logger="motion_retrieval_server.interceptors"):
         with grpc.insecure_channel(torchscript_server.target) as channel:
             stub = embedding_pb2_grpc.EmbeddingServiceStub(channel)
             stub.EmbedTexts(embedding_pb2.EmbedTextsRequest(texts=["walk"]), metadata=(("x-request-id", "abc-1"),),
@@ -81,7 +81,7 @@ def test_request_id_reaches_log_records_of_the_call(torchscript_server):
 
     handler = Capture()
     handler.addFilter(RequestIdFilter())
-    logger = logging.getLogger("server.interceptors")
+    logger = logging.getLogger("motion_retrieval_server.interceptors")
     logger.addHandler(handler)
     old_level = logger.level
     logger.setLevel(logging.INFO)
@@ -92,7 +92,7 @@ def test_request_id_reaches_log_records_of_the_call(torchscript_server):
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
-    assert ("server.interceptors", "trace-7") in seen
+    assert ("motion_retrieval_server.interceptors", "trace-7") in seen
 
 
 def test_health_serving_after_start_and_not_serving_after_stop(start_server):

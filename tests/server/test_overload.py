@@ -11,7 +11,7 @@ import urllib.request
 import grpc
 import pytest
 
-from server.admission import (
+from motion_retrieval_server.admission import (
     EXPIRED,
     MOTION,
     OVERLOADED,
@@ -24,8 +24,8 @@ from server.admission import (
     Overloaded,
     ServiceTimeEstimator,
 )
-from server.api import embedding_pb2, embedding_pb2_grpc
-from server.client import features_message
+from motion_retrieval_server.api import embedding_pb2, embedding_pb2_grpc
+from motion_retrieval_server.client import features_message
 
 
 class Work:
@@ -185,7 +185,7 @@ def test_shutdown_answers_queued_calls_at_once_and_lets_running_ones_finish():
 
 
 def test_overloaded_calls_are_refused_before_their_message_is_read():
-    from server.admission import AdmissionInterceptor
+    from motion_retrieval_server.admission import AdmissionInterceptor
 
     method = "/motion_retrieval.v1.EmbeddingService/EmbedMotions"
 
@@ -271,7 +271,7 @@ def test_pushback_grows_with_the_refusals_per_admission():
 
 
 def test_overload_refusals_are_logged_at_most_once_a_second_with_a_count():
-    from server.interceptors import _LogSampler
+    from motion_retrieval_server.interceptors import _LogSampler
 
     sampler = _LogSampler(interval=1.0)
     code = grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.api import generate
+from motion_retrieval_server.api import generate
 
 
 def test_generated_code_matches_the_protos(tmp_path):

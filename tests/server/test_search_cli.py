@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from motion_retrieval.cli import main
-from server.client import MotionRetrievalClient
+from motion_retrieval_server.client import MotionRetrievalClient
 
 TOKEN = "cli-secret-token"
 

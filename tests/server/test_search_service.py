@@ -7,7 +7,7 @@ import grpc
 import numpy as np
 import pytest
 
-from server.client import MotionRetrievalClient
+from motion_retrieval_server.client import MotionRetrievalClient
 
 
 def _record(features, id, dataset="humanml3d", captions=("a person walks",), tags=(), source=""):

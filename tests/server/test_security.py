@@ -15,8 +15,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from server.api import embedding_pb2
-from server.client import MotionRetrievalClient
+from motion_retrieval_server.api import embedding_pb2
+from motion_retrieval_server.client import MotionRetrievalClient
 
 TOKEN = "s3cret-token"
 
@@ -102,7 +102,7 @@ def test_reflection_can_be_switched_off(start_server):
 
 def test_metrics_listen_on_loopback_by_default(start_server):
     from motion_retrieval.export.triton_local import free_port
-    from server.config import ServeConfig
+    from motion_retrieval_server.config import ServeConfig
 
     assert ServeConfig().metrics_host == "127.0.0.1"
     server = start_server(host="0.0.0.0", metrics_port=free_port())  # gRPC on every interface, metrics still not
@@ -112,8 +112,8 @@ def test_metrics_listen_on_loopback_by_default(start_server):
 def test_refused_calls_are_answered_without_reading_their_message(start_server, features):
     """The refusal handler is request-streaming and never reads: an unauthenticated caller's bytes are not
     received into the service (a unary handler would get the whole message deserialised first)."""
-    from server.auth import BearerTokenInterceptor
-    from server.client import features_message
+    from motion_retrieval_server.auth import BearerTokenInterceptor
+    from motion_retrieval_server.client import features_message
 
     async def intercept():
         interceptor = BearerTokenInterceptor(TOKEN)
@@ -163,7 +163,7 @@ def test_unauthenticated_large_requests_do_not_cost_memory(tiny_repo, tmp_path):
 
     import numpy as np
 
-    from server.client import features_message
+    from motion_retrieval_server.client import features_message
 
     # A valid EmbedMotionsRequest of 15 MB (14,000 frames): were it read, it would also be deserialised.
     motion = features_message(np.zeros((14_000, 263), np.float32))

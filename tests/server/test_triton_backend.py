@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from server.client import MotionRetrievalClient
+from motion_retrieval_server.client import MotionRetrievalClient
 
 pytestmark = pytest.mark.triton
 
@@ -148,7 +148,7 @@ def test_ingest_asks_triton_for_the_model_before_every_write(start_server, trito
 def test_the_channel_retries_unavailable_and_balances_dns_targets():
     import json
 
-    from server.backends.triton import channel_args, service_config
+    from motion_retrieval_server.backends.triton import channel_args, service_config
 
     plain = service_config("triton:8001", attempts=3)
     policy = plain["methodConfig"][0]

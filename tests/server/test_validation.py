@@ -7,9 +7,9 @@ import pytest
 
 from motion_retrieval.serving.inputs import InputError
 from motion_retrieval.serving.motions import SKELETONS, joints_to_features
-from server.api import common_pb2
-from server.config import ServiceLimits
-from server.validation import check_texts, decode_motions, decode_tensor, encode_tensor
+from motion_retrieval_server.api import common_pb2
+from motion_retrieval_server.config import ServiceLimits
+from motion_retrieval_server.validation import check_texts, decode_motions, decode_tensor, encode_tensor
 
 LIMITS = ServiceLimits(max_batch_size=4, max_frames=300, min_frames=2, max_text_chars=50)
 RIC = slice(4, 67)

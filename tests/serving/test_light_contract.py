@@ -24,7 +24,7 @@ def _imported_after(statement: str) -> set[str]:
 
 
 def test_the_client_imports_without_torch():
-    loaded = _imported_after("import server.client")
+    loaded = _imported_after("import motion_retrieval_server.client")
     assert not loaded & set(HEAVY), f"importing the client loads {sorted(loaded & set(HEAVY))}"
 
 
