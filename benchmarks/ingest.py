@@ -63,8 +63,8 @@ def write_corpus(root: Path, clips: int, seed: int = 0) -> Path:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from motion_retrieval_milvus import MilvusConfig, MotionStore, ingest_paths
     from motion_retrieval.data.load import load_path
+    from motion_retrieval_milvus import MilvusConfig, MotionStore, ingest_paths
 
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         tmp = Path(tmp)

@@ -10,7 +10,12 @@ Imports ``motion_retrieval`` only. The public API::
 
 from motion_retrieval_milvus.connection import MilvusConfig, connect
 from motion_retrieval_milvus.embedding_function import MotionEmbeddingFunction
-from motion_retrieval_milvus.errors import CollectionMismatchError, FilterError, MilvusStoreError, MilvusUnavailableError
+from motion_retrieval_milvus.errors import (
+    CollectionMismatchError,
+    FilterError,
+    MilvusStoreError,
+    MilvusUnavailableError,
+)
 from motion_retrieval_milvus.filters import CompiledFilter, SearchFilter
 from motion_retrieval_milvus.ingest import IngestSummary, SkippedItem, ingest_paths
 from motion_retrieval_milvus.schema import CollectionNames, IndexConfig, collection_names

@@ -33,6 +33,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from motion_retrieval.data.record import MotionRecord
+from motion_retrieval.errors import ConfigError, MotionDataError
+from motion_retrieval.serving.inputs import InputError
+from motion_retrieval.serving.motions import validate_motion
 from motion_retrieval_milvus.schema import (
     CAPTION_MAX_LENGTH,
     CAPTIONS_MAX_LENGTH,
@@ -43,10 +47,6 @@ from motion_retrieval_milvus.schema import (
     TAG_MAX_LENGTH,
 )
 from motion_retrieval_milvus.store import CaptionRow, MotionRow, MotionStore
-from motion_retrieval.data.record import MotionRecord
-from motion_retrieval.errors import ConfigError, MotionDataError
-from motion_retrieval.serving.inputs import InputError
-from motion_retrieval.serving.motions import validate_motion
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from pymilvus import CollectionSchema, DataType, MilvusClient
 
-from motion_retrieval_milvus.errors import CollectionMismatchError
 from motion_retrieval.errors import ConfigError
+from motion_retrieval_milvus.errors import CollectionMismatchError
 
 SCHEMA_VERSION = "1"
 MODEL_ID_PROPERTY = "motion_retrieval.model_id"

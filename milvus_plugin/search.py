@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from motion_retrieval.errors import ConfigError
+from motion_retrieval.serving.inputs import check_text
+from motion_retrieval.serving.motions import validate_motion
 from motion_retrieval_milvus.errors import MilvusStoreError
 from motion_retrieval_milvus.filters import SearchFilter
 from motion_retrieval_milvus.schema import VECTOR_FIELD
 from motion_retrieval_milvus.store import MotionStore
-from motion_retrieval.errors import ConfigError
-from motion_retrieval.serving.inputs import check_text
-from motion_retrieval.serving.motions import validate_motion
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,14 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from motion_retrieval_server.admission import MOTION, TEXT, AdmissionConfig, AdmissionGate, AdmissionInterceptor, AdmittedBackend
+from motion_retrieval_server.admission import (
+    MOTION,
+    TEXT,
+    AdmissionConfig,
+    AdmissionGate,
+    AdmissionInterceptor,
+    AdmittedBackend,
+)
 from motion_retrieval_server.api import embedding_pb2, search_pb2
 from motion_retrieval_server.auth import BearerTokenInterceptor
 from motion_retrieval_server.backends import create_backend

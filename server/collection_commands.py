@@ -101,8 +101,8 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------------------------------------------- ingest
 def run_ingest(args: argparse.Namespace) -> int:
-    from motion_retrieval_milvus import IndexConfig, MotionStore, ingest_paths
     from motion_retrieval.data.load import load_path
+    from motion_retrieval_milvus import IndexConfig, MotionStore, ingest_paths
 
     options = reader_options(args)
     reader = functools.partial(load_path, **options) if options else None

@@ -182,9 +182,9 @@ def demo_records(corpus: Path, include_real_bvh: bool) -> tuple[list, list[str]]
 def _hit_strips(hits: list[dict], records) -> list:
     """(joints, fps, title) of each hit, from the records the demo itself sent (the service keeps only vectors; it
     never opens a source path a client named)."""
+    from motion_retrieval.features import FPS, features_to_joints
     from motion_retrieval_milvus.previews import hit_title
     from motion_retrieval_milvus.search import SearchHit
-    from motion_retrieval.features import FPS, features_to_joints
 
     by_source = {(r.source, r.id): r for r in records}
     strips = []
@@ -203,8 +203,8 @@ def _hit_strips(hits: list[dict], records) -> list:
 
 
 def run_demo(config: DemoConfig) -> DemoReport:
-    from motion_retrieval_milvus.previews import render_strips
     from motion_retrieval.export.triton_local import LocalTriton
+    from motion_retrieval_milvus.previews import render_strips
     from motion_retrieval_server.client import MotionRetrievalClient
 
     config.out_dir.mkdir(parents=True, exist_ok=True)

@@ -19,12 +19,6 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 import grpc
 import numpy as np
 
-from motion_retrieval_milvus.connection import MilvusConfig
-from motion_retrieval_milvus.errors import FilterError, MilvusStoreError, MilvusUnavailableError
-from motion_retrieval_milvus.filters import SearchFilter
-from motion_retrieval_milvus.ingest import IngestBatches, IngestSummary, Pending, unchanged_filter, write_batch
-from motion_retrieval_milvus.search import CaptionHit, MotionNotFoundError, MotionSearch, SearchHit
-from motion_retrieval_milvus.store import MotionStore
 from motion_retrieval.data.record import Caption, MotionRecord
 from motion_retrieval.serving.inputs import (
     InputError,
@@ -33,6 +27,12 @@ from motion_retrieval.serving.inputs import (
     check_record_id,
 )
 from motion_retrieval.serving.tensors import FPS
+from motion_retrieval_milvus.connection import MilvusConfig
+from motion_retrieval_milvus.errors import FilterError, MilvusStoreError, MilvusUnavailableError
+from motion_retrieval_milvus.filters import SearchFilter
+from motion_retrieval_milvus.ingest import IngestBatches, IngestSummary, Pending, unchanged_filter, write_batch
+from motion_retrieval_milvus.search import CaptionHit, MotionNotFoundError, MotionSearch, SearchHit
+from motion_retrieval_milvus.store import MotionStore
 from motion_retrieval_server.api import search_pb2, search_pb2_grpc
 from motion_retrieval_server.backends.base import BackendUnavailable, EmbeddingBackend
 from motion_retrieval_server.config import ServeConfig, ServiceLimits

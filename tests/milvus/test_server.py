@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from milvus_testkit import ACTIONS, motion_features, npy_reader, write_motion
 
+from motion_retrieval.inference.embedder import TorchScriptEmbedder
 from motion_retrieval_milvus import IndexConfig, MilvusConfig, MotionSearch, MotionStore, SearchFilter, ingest_paths
 from motion_retrieval_milvus.errors import CollectionMismatchError
 from motion_retrieval_milvus.filters import prefix_filter
-from motion_retrieval.inference.embedder import TorchScriptEmbedder
 
 pytestmark = pytest.mark.milvus_server
 HERE = Path(__file__).resolve().parent

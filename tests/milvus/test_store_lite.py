@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from milvus_testkit import ACTIONS, CORPUS, KeywordEmbedder, motion_features, npy_reader, write_motion
 
+from motion_retrieval.errors import ConfigError, MotionDataError
 from motion_retrieval_milvus import (
     CollectionMismatchError,
     IndexConfig,
@@ -21,7 +22,6 @@ from motion_retrieval_milvus import (
     ingest_paths,
 )
 from motion_retrieval_milvus.schema import MODEL_ID_PROPERTY
-from motion_retrieval.errors import ConfigError, MotionDataError
 
 
 def ingest(paths, store, embedder, **kw):
@@ -229,9 +229,9 @@ def test_previews_read_only_files_the_plugin_ingested(store, embedder, corpus_di
     import os
     from types import SimpleNamespace
 
+    from motion_retrieval.data.record import Caption, MotionRecord
     from motion_retrieval_milvus.ingest import FILE_ORIGIN, ingest_records
     from motion_retrieval_milvus.previews import preview_source
-    from motion_retrieval.data.record import Caption, MotionRecord
 
     ingest([corpus_dir / "walk_a.npy"], store, embedder)
     secret = corpus_dir / "run_a.npy"  # a real motion file, but this row did not come from reading it

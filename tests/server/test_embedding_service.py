@@ -103,12 +103,12 @@ def test_search_without_milvus_says_how_to_enable_it(torchscript_server, method)
 
 def test_client_is_an_embedder_for_milvus_plugin(client, embedder, tmp_path):
     """milvus_plugin can ingest and search through the service: the client satisfies the Embedder protocol."""
+    from motion_retrieval.data.record import Caption, MotionRecord
+    from motion_retrieval.serving.embedding import Embedder
     from motion_retrieval_milvus.connection import MilvusConfig
     from motion_retrieval_milvus.ingest import ingest_records
     from motion_retrieval_milvus.search import MotionSearch
     from motion_retrieval_milvus.store import MotionStore
-    from motion_retrieval.data.record import Caption, MotionRecord
-    from motion_retrieval.serving.embedding import Embedder
 
     assert isinstance(client, Embedder)
     assert (client.model_id, client.dim) == (embedder.model_id, embedder.dim)
