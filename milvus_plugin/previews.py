@@ -3,7 +3,7 @@
 Vectors are all Milvus keeps, so the motion of a hit is read back from its source file and cut to the hit's window
 (``start_s``..``end_s`` seconds into the take). A stored ``source`` is only a string, and anyone who may ingest over
 gRPC chooses it, so a preview reads only what the plugin itself wrote: rows that ``ingest_paths`` read from a file
-(their content hash carries the ``file:`` provenance mark that only that path writes, motion_retrieval_milvus.ingest), whose
+(their content hash carries the ``file:`` provenance mark that only that path writes, ingest.py), whose
 source is still a regular motion file (.npy/.npz/.bvh; no devices, pipes or other files). Any other row gets no
 preview and a reason.
 """

@@ -7,7 +7,7 @@ TLS and bearer-token auth, admission control, graceful shutdown.
     ...
     await server.stop()           # NOT_SERVING at once, refuse new calls, drain within the grace, release
 
-Every embedding call passes motion_retrieval_server.admission's gate (bounded slots and queues, deadline-aware shedding), whatever
+Every embedding call passes admission's gate (bounded slots and queues, deadline-aware shedding), whatever
 servicer makes it.
 """
 
@@ -98,7 +98,7 @@ class MotionRetrievalServer:
 
             self._search = SearchServicer.from_config(self.config, self.backend, self.metrics,
                                                       self._convert_executor)
-        # Undecodable request bytes answer INVALID_ARGUMENT, not UNKNOWN (motion_retrieval_server.servicers.registration).
+        # Undecodable request bytes answer INVALID_ARGUMENT, not UNKNOWN (registration).
         add_servicers(server, embedding, self._search if self._search is not None else DisabledSearchServicer())
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, server)
         if self.config.reflection:

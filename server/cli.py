@@ -1,4 +1,4 @@
-"""``motion-retrieval serve``: run the gRPC service. Also joins helper commands of motion_retrieval_server.collection_commands
+"""``motion-retrieval serve``: run the gRPC service. Also joins helper commands of collection_commands
 (``ingest``, ``search``) to the CLI when that module is present."""
 
 from __future__ import annotations

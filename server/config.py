@@ -56,7 +56,7 @@ class ServeConfig:
     log_format: str = "text"
     limits: ServiceLimits = field(default_factory=ServiceLimits)
     shutdown_grace_s: float = 10.0  # in-flight calls get this long to finish on SIGTERM; then the process exits
-    # Overload protection (motion_retrieval_server.admission): encoder calls running at once (None: --workers for the in-process
+    # Overload protection (admission): encoder calls running at once (None: --workers for the in-process
     # backend, 8 for Triton, whose dynamic batcher merges concurrent calls) and calls queued per tower.
     encoder_slots: int | None = None
     max_queue: int = 32

@@ -3,8 +3,8 @@
 Used where a native gRPC probe cannot go: the container image's HEALTHCHECK, and Kubernetes probes when the port
 speaks TLS (kubelet's gRPC probes are plaintext only).
 
-    python -m motion_retrieval_server.healthcheck [--target HOST:PORT] [--service NAME] [--tls-ca FILE] [--server-name NAME]
-                                 [--timeout S]
+    python -m motion_retrieval_server.healthcheck [--target HOST:PORT] [--service NAME] [--tls-ca FILE]
+        [--server-name NAME] [--timeout S]
 
 ``--service liveness`` for a liveness probe (SERVING while the process is up and not shutting down), the default
 ``""`` for readiness (the backend, and Milvus when configured, are ready); see motion_retrieval_server.health.
@@ -39,7 +39,8 @@ def check(target: str, *, service: str = "", tls_ca: str | None = None, server_n
 
 def main(argv: list[str] | None = None) -> int:
     port = os.environ.get("MOTION_RETRIEVAL_PORT", "50051")
-    parser = argparse.ArgumentParser(prog="python -m motion_retrieval_server.healthcheck", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m motion_retrieval_server.healthcheck",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--target", default=f"localhost:{port}",
                         help="HOST:PORT (default: localhost:$MOTION_RETRIEVAL_PORT)")
     parser.add_argument("--service", default="",

@@ -22,7 +22,7 @@ from motion_retrieval_server.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
-# Codes whose access-log lines are sampled (motion_retrieval_server.admission sheds them by the thousand under overload).
+# Codes whose access-log lines are sampled (admission sheds them by the thousand under overload).
 _SAMPLED_CODES = frozenset({grpc.StatusCode.RESOURCE_EXHAUSTED})
 _SAMPLE_INTERVAL_S = 1.0
 

@@ -46,7 +46,7 @@ class ServiceMetrics:
             "motion_retrieval_milvus_ready", "1 while Milvus answers and the collections are loaded (search only).",
             registry=r,
         )
-        # Admission control (motion_retrieval_server.admission). The two names are a contract with the chart's HPA (deploy/helm).
+        # Admission control (admission). The two names are a contract with the chart's HPA (deploy/helm).
         self.queue_depth = Gauge(
             "motion_retrieval_queue_depth", "Encoder calls waiting for a slot, per backend and tower.",
             ["backend", "encoder"], registry=r,

@@ -1,6 +1,6 @@
 """The process side of SIGTERM: a hard exit deadline, and a second signal that ends the process at once.
 
-The service drains within its grace period (motion_retrieval_server.app), but a process can still be held up after that: encoder
+The service drains within its grace period (app), but a process can still be held up after that: encoder
 batches already running on worker threads cannot be interrupted (torch), and the interpreter joins those threads at
 exit. Kubernetes sends SIGKILL after its own grace period; a process that ends on its own, on time, with its last log
 lines written, is better. :class:`ExitDeadline` is a daemon thread armed when shutdown begins: if the process is

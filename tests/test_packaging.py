@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 IMPORT_NAMES = {"server": "motion_retrieval_server", "milvus_plugin": "motion_retrieval_milvus"}
 # A Python import of the folder names themselves, which only resolves by accident from the repository root.
 _GENERIC_IMPORT = re.compile(r"^\s*(from|import)\s+(server|milvus_plugin)\b", re.MULTILINE)
-_GENERIC_MODULE_STRING = re.compile(r"[\"'](server|milvus_plugin)(\.[a-z_]+)+[\"':]")  # a module path in a string (-m, entry points, mock targets)
+# A module path in a string: `-m` arguments, entry points, mock targets.
+_GENERIC_MODULE_STRING = re.compile(r"[\"'](server|milvus_plugin)(\.[a-z_]+)+[\"':]")
 
 
 def _setuptools() -> dict:

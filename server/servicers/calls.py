@@ -38,7 +38,7 @@ async def status_on_error(context: grpc.aio.ServicerContext, what: str) -> Async
         yield
     except RequestError as exc:
         await context.abort(exc.code, str(exc))
-    except ShedError as exc:  # motion_retrieval_server.admission: RESOURCE_EXHAUSTED (overloaded) or DEADLINE_EXCEEDED (not computed)
+    except ShedError as exc:  # admission: RESOURCE_EXHAUSTED (overloaded) or DEADLINE_EXCEEDED (not computed)
         if exc.retry_after_s is not None:  # gRPC retry pushback: clients' retry policies wait this long
             context.set_trailing_metadata(((RETRY_PUSHBACK_KEY, str(int(exc.retry_after_s * 1000))),))
         await context.abort(exc.code, str(exc))

@@ -1,6 +1,6 @@
 """EmbeddingService: batches of texts or motions in, unit-norm embeddings out.
 
-Every item is checked once as it is decoded (motion_retrieval_server.validation, the serving contract's checks); joints are
+Every item is checked once as it is decoded (validation, the serving contract's checks); joints are
 converted to features on the conversion threads; the vectors the backend returns are checked too, so that an input
 the model turns into NaN/inf is refused by index (INVALID_ARGUMENT) instead of being returned.
 """

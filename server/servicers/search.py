@@ -3,7 +3,7 @@ streaming ingest, delete, stats. Without --milvus, motion_retrieval_server.servi
 
 Queries are embedded by the service's own backend on the event loop, so search and ingest use exactly the served
 model; only the blocking Milvus calls (pymilvus) run on a small thread pool. Ingest walks the plugin's steps itself:
-decode and check each streamed item once -> windows and batches (motion_retrieval_milvus.ingest.IngestBatches) -> drop what
+decode and check each streamed item once -> windows and batches (ingest.IngestBatches of the plugin) -> drop what
 is stored unchanged (Milvus, thread) -> embed (awaited) -> confirm the encoders still serve this model -> write
 (Milvus, thread).
 """

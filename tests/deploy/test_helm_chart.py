@@ -194,7 +194,7 @@ def test_liveness_watches_the_process_and_readiness_the_backend(tls):
 
 def test_probe_commands_ask_the_health_service_what_the_chart_means():
     """Serve grpc.health.v1 with the overall status NOT_SERVING (backend down) and `liveness` SERVING, then run the
-    chart's exec probes (TLS path) and the equivalent of its native gRPC probes through motion_retrieval_server.healthcheck: the
+    chart's exec probes (TLS path) and the equivalent of its native gRPC probes through the healthcheck module: the
     liveness probe passes, the readiness probe fails. Catches a probe asking the wrong name or a flag the checker
     does not know."""
     import grpc
