@@ -74,7 +74,8 @@ class MotionRetrievalServer:
     def _build_server(self) -> grpc.aio.Server:
         interceptors = [ObservabilityInterceptor(self.metrics)]
         if self.config.auth_token:
-            interceptors.append(BearerTokenInterceptor(self.config.auth_token))
+            interceptors.append(BearerTokenInterceptor(self.config.auth_token,
+                                                       search_token=self.config.search_token))
         # After auth: overload refusals before the message is read (the gate decides again once it is).
         interceptors.append(AdmissionInterceptor(self.gate, {
             f"/{EMBEDDING_SERVICE}/EmbedTexts": TEXT, f"/{EMBEDDING_SERVICE}/EmbedMotions": MOTION,

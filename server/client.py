@@ -16,6 +16,7 @@ from typing import Any
 import grpc
 import numpy as np
 
+from motion_retrieval.serving.hits import CaptionHit, MotionHit
 from motion_retrieval_server.api import common_pb2, embedding_pb2, embedding_pb2_grpc, search_pb2, search_pb2_grpc
 from motion_retrieval_server.validation import decode_tensor, encode_tensor
 
@@ -134,10 +135,13 @@ class MotionRetrievalClient:
         return np.array(decode_tensor(response.embeddings, "embeddings", rank=2))  # (n, dim), writable copy
 
     # -- search -----------------------------------------------------------------------------------------------------
-    def search_motions(self, text: str, top_k: int = 10, filters: Mapping[str, Any] | None = None) -> list[dict]:
+    def search_motions(self, text: str, top_k: int = 10, filters: Mapping[str, Any] | None = None, *,
+                       offset: int = 0, every_window: bool = False) -> list[dict]:
         """Motions closest to ``text``; ``filters`` keys as MotionFilter (dataset, min_duration, max_duration, fps,
-        tags (all of them), tags_any, source_prefix)."""
-        request = search_pb2.SearchMotionsRequest(text=text, top_k=top_k, filter=filter_message(filters))
+        tags (all of them), tags_any, source_prefix). One hit per source take (its best window) unless
+        ``every_window``; ``offset`` skips that many hits (the next page is ``offset + top_k``)."""
+        request = search_pb2.SearchMotionsRequest(text=text, top_k=top_k, filter=filter_message(filters),
+                                                  offset=offset, every_window=every_window)
         return [motion_hit_dict(h) for h in self._call(self._search.SearchMotions, request).hits]
 
     def search_captions(self, motion: np.ndarray, top_k: int = 10, keep_duplicates: bool = False) -> list[dict]:
@@ -147,11 +151,14 @@ class MotionRetrievalClient:
         return [caption_hit_dict(h) for h in self._call(self._search.SearchCaptions, request).hits]
 
     def similar_motions(self, motion: np.ndarray | None = None, *, motion_id: str | None = None, top_k: int = 10,
-                        filters: Mapping[str, Any] | None = None) -> list[dict]:
-        """Motions closest to a (T, 263) motion or to the stored motion ``motion_id`` (exactly one of them)."""
+                        filters: Mapping[str, Any] | None = None, offset: int = 0,
+                        every_window: bool = False) -> list[dict]:
+        """Motions closest to a (T, 263) motion or to the stored motion ``motion_id`` (exactly one of them); paging
+        and one hit per take as :meth:`search_motions`."""
         if (motion is None) == (motion_id is None):
             raise ValueError("give exactly one of motion and motion_id")
-        request = search_pb2.SimilarMotionsRequest(top_k=top_k, filter=filter_message(filters))
+        request = search_pb2.SimilarMotionsRequest(top_k=top_k, filter=filter_message(filters), offset=offset,
+                                                   every_window=every_window)
         if motion is not None:
             request.motion.CopyFrom(features_message(motion))
         else:
@@ -174,6 +181,20 @@ class MotionRetrievalClient:
         request = search_pb2.DeleteMotionsRequest(ids=list(ids), names=list(names))
         return int(self._call(self._search.DeleteMotions, request).deleted)
 
+    def motion_preview(self, motion_id: str) -> dict[str, Any]:
+        """The stored preview of hit ``motion_id``: ``{"id", "name", "start", "end", "fps", "joints"}`` with
+        ``joints`` a (T, 22, 3) float32 array of SMPL-22 positions (metres, Y up) covering the hit's window."""
+        preview = self._call(self._search.GetMotionPreview, search_pb2.GetMotionPreviewRequest(id=motion_id))
+        return {"id": preview.id, "name": preview.name, "start": preview.start, "end": preview.end,
+                "fps": preview.fps, "joints": np.array(decode_tensor(preview.joints, "joints", rank=3))}
+
+    def motion_clip(self, motion_id: str, format: str | int = "smpl22_bvh") -> dict[str, Any]:
+        """Hit ``motion_id`` as a file: ``format`` "smpl22_bvh" (default), "joints_npy" or "source_bvh" (or a
+        ClipFormat value). Returns ``{"filename", "media_type", "data"}`` (``data`` the file's bytes)."""
+        clip = self._call(self._search.GetMotionClip,
+                          search_pb2.GetMotionClipRequest(id=motion_id, format=clip_format(format)))
+        return {"filename": clip.filename, "media_type": clip.media_type, "data": bytes(clip.data)}
+
     def collection_stats(self) -> dict[str, Any]:
         stats = self._call(self._search.GetCollectionStats, search_pb2.GetCollectionStatsRequest())
         return {field.name: getattr(stats, field.name) for field in stats.DESCRIPTOR.fields}
@@ -189,6 +210,22 @@ def joints_message(joints: np.ndarray, skeleton: str, fps: float) -> common_pb2.
                                                             skeleton=skeleton, fps=fps))
 
 
+CLIP_FORMATS = {"smpl22_bvh": search_pb2.CLIP_FORMAT_SMPL22_BVH, "joints_npy": search_pb2.CLIP_FORMAT_JOINTS_NPY,
+                "source_bvh": search_pb2.CLIP_FORMAT_SOURCE_BVH}
+
+
+def clip_format(value: str | int) -> int:
+    """A ClipFormat value from its short name ("smpl22_bvh", "joints_npy", "source_bvh") or the enum value."""
+    if isinstance(value, str):
+        key = value.lower().removeprefix("clip_format_")
+        if key not in CLIP_FORMATS:
+            raise ValueError(f"unknown clip format {value!r}; known: {', '.join(CLIP_FORMATS)}")
+        return CLIP_FORMATS[key]
+    if int(value) not in search_pb2.ClipFormat.values():
+        raise ValueError(f"unknown clip format value {value!r}")
+    return int(value)
+
+
 def filter_message(filters: Mapping[str, Any] | None) -> search_pb2.MotionFilter:
     filters = dict(filters or {})
     known = {f.name for f in search_pb2.MotionFilter.DESCRIPTOR.fields}
@@ -199,13 +236,12 @@ def filter_message(filters: Mapping[str, Any] | None) -> search_pb2.MotionFilter
 
 
 def motion_hit_dict(hit: search_pb2.MotionHit) -> dict[str, Any]:
-    return {"id": hit.id, "name": hit.name, "score": hit.score, "dataset": hit.dataset, "source": hit.source,
-            "start": hit.start, "end": hit.end, "duration": hit.duration, "fps": hit.fps,
-            "num_frames": hit.num_frames, "tags": list(hit.tags), "captions": list(hit.captions)}
+    """The one hit schema (motion_retrieval.serving.hits): the keys ``search --json`` prints in both modes."""
+    return MotionHit.from_message(hit).to_json()
 
 
 def caption_hit_dict(hit: search_pb2.CaptionHit) -> dict[str, Any]:
-    return {"text": hit.text, "score": hit.score, "motion_id": hit.motion_id, "dataset": hit.dataset}
+    return CaptionHit.from_message(hit).to_json()
 
 
 def _get(record: Any, name: str, default=None):

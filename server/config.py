@@ -50,6 +50,8 @@ class ServeConfig:
     metrics_host: str = "127.0.0.1"  # loopback unless widened (the Helm chart sets 0.0.0.0 for the scraper)
     reflection: bool = True  # gRPC server reflection (grpcurl, tooling); off hides the API description
     auth_token: str | None = None  # bearer token every non-health call must carry; None = no auth
+    search_token: str | None = None  # a second, search-only token (no ingest, no delete); needs auth_token
+    preview_store: str | None = None  # where ingest keeps each row's preview: a folder; None = no previews
     tls_cert: Path | None = None  # PEM certificate chain and key; both or neither
     tls_key: Path | None = None
     workers: int = 2  # threads running the in-process encoders (off the event loop)
@@ -96,6 +98,14 @@ class ServeConfig:
             raise ConfigError(f"shutdown grace must be 0 or more seconds, got {self.shutdown_grace_s}")
         if self.auth_token is not None and not self.auth_token.strip():
             raise ConfigError("the auth token is empty")
+        if self.search_token is not None:
+            if not self.search_token.strip():
+                raise ConfigError("the search token is empty")
+            if self.auth_token is None:
+                raise ConfigError("a search-only token (--search-token-file) needs a full-access token "
+                                  "(--auth-token-file) too: without one every caller could ingest and delete")
+            if self.search_token == self.auth_token:
+                raise ConfigError("the search-only token and the full-access token are the same: use two tokens")
 
     @property
     def admission_slots(self) -> int:
@@ -139,6 +149,9 @@ _ENV = {
     "reflection": ("REFLECTION", _boolean),
     "auth_token": ("AUTH_TOKEN", str),
     "auth_token_file": ("AUTH_TOKEN_FILE", Path),
+    "search_token": ("SEARCH_TOKEN", str),
+    "search_token_file": ("SEARCH_TOKEN_FILE", Path),
+    "preview_store": ("PREVIEW_STORE", str),
     "tls_cert": ("TLS_CERT", Path),
     "tls_key": ("TLS_KEY", Path),
     "max_batch": ("MAX_BATCH", int),
@@ -185,6 +198,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--auth-token-file", type=Path, metavar="FILE",
         help=f"file holding the bearer token clients must send [{env['auth_token_file']}, or the token itself in "
              f"{env['auth_token']}]")
+    add("--search-token-file", type=Path, metavar="FILE",
+        help=f"file holding a search-only bearer token: embedding, search, previews, clips and stats, but no ingest "
+             f"or delete (PERMISSION_DENIED) [{env['search_token_file']}, or the token itself in "
+             f"{env['search_token']}]")
+    add("--preview-store", metavar="DIR",
+        help=f"folder where ingest keeps a compact preview of every row (served by GetMotionPreview and "
+             f"GetMotionClip with no source file) [{env['preview_store']}; default: none]")
     add("--tls-cert", type=Path, metavar="FILE", help=f"PEM certificate chain [{env['tls_cert']}]")
     add("--tls-key", type=Path, metavar="FILE", help=f"PEM private key [{env['tls_key']}]")
     add("--max-batch", type=int, metavar="N", help=f"most items per Embed* request [{env['max_batch']}; default: 64]")
@@ -258,6 +278,7 @@ def resolve_config(args: argparse.Namespace | None = None, environ: Mapping[str,
         values[dest] = flag if flag is not None else _from_env(dest, environ)
 
     tokens = {"auth_token": _token(values, args, "auth_token", "auth token"),
+              "search_token": _token(values, args, "search_token", "search token"),
               "milvus_token": _token(values, args, "milvus_token", "Milvus token")}
     limit_values = {"max_batch_size": values["max_batch"], "max_message_bytes": values["max_message_bytes"]}
     limits = ServiceLimits(**{k: v for k, v in limit_values.items() if v is not None})

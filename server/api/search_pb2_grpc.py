@@ -65,6 +65,16 @@ class SearchServiceStub:
                 request_serializer=motion__retrieval_dot_v1_dot_search__pb2.GetCollectionStatsRequest.SerializeToString,
                 response_deserializer=motion__retrieval_dot_v1_dot_search__pb2.CollectionStats.FromString,
                 _registered_method=True)
+        self.GetMotionPreview = channel.unary_unary(
+                '/motion_retrieval.v1.SearchService/GetMotionPreview',
+                request_serializer=motion__retrieval_dot_v1_dot_search__pb2.GetMotionPreviewRequest.SerializeToString,
+                response_deserializer=motion__retrieval_dot_v1_dot_search__pb2.MotionPreview.FromString,
+                _registered_method=True)
+        self.GetMotionClip = channel.unary_unary(
+                '/motion_retrieval.v1.SearchService/GetMotionClip',
+                request_serializer=motion__retrieval_dot_v1_dot_search__pb2.GetMotionClipRequest.SerializeToString,
+                response_deserializer=motion__retrieval_dot_v1_dot_search__pb2.MotionClip.FromString,
+                _registered_method=True)
 
 
 class SearchServiceServicer:
@@ -112,6 +122,22 @@ class SearchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMotionPreview(self, request, context):
+        """The stored preview of a hit: its window's SMPL-22 joints at a reduced frame rate, kept at ingest, so it is
+        served with no source file present. NOT_FOUND for an unknown id or a row without a stored preview.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMotionClip(self, request, context):
+        """A hit as a file to download (ClipFormat). SOURCE_BVH answers FAILED_PRECONDITION when the service cannot read
+        the row's source BVH.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SearchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -144,6 +170,16 @@ def add_SearchServiceServicer_to_server(servicer, server):
                     servicer.GetCollectionStats,
                     request_deserializer=motion__retrieval_dot_v1_dot_search__pb2.GetCollectionStatsRequest.FromString,
                     response_serializer=motion__retrieval_dot_v1_dot_search__pb2.CollectionStats.SerializeToString,
+            ),
+            'GetMotionPreview': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMotionPreview,
+                    request_deserializer=motion__retrieval_dot_v1_dot_search__pb2.GetMotionPreviewRequest.FromString,
+                    response_serializer=motion__retrieval_dot_v1_dot_search__pb2.MotionPreview.SerializeToString,
+            ),
+            'GetMotionClip': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMotionClip,
+                    request_deserializer=motion__retrieval_dot_v1_dot_search__pb2.GetMotionClipRequest.FromString,
+                    response_serializer=motion__retrieval_dot_v1_dot_search__pb2.MotionClip.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -308,6 +344,60 @@ class SearchService:
             '/motion_retrieval.v1.SearchService/GetCollectionStats',
             motion__retrieval_dot_v1_dot_search__pb2.GetCollectionStatsRequest.SerializeToString,
             motion__retrieval_dot_v1_dot_search__pb2.CollectionStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMotionPreview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/motion_retrieval.v1.SearchService/GetMotionPreview',
+            motion__retrieval_dot_v1_dot_search__pb2.GetMotionPreviewRequest.SerializeToString,
+            motion__retrieval_dot_v1_dot_search__pb2.MotionPreview.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMotionClip(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/motion_retrieval.v1.SearchService/GetMotionClip',
+            motion__retrieval_dot_v1_dot_search__pb2.GetMotionClipRequest.SerializeToString,
+            motion__retrieval_dot_v1_dot_search__pb2.MotionClip.FromString,
             options,
             channel_credentials,
             insecure,

@@ -20,3 +20,4 @@ class DisabledSearchServicer(search_pb2_grpc.SearchServiceServicer):
         await context.abort(grpc.StatusCode.FAILED_PRECONDITION, DISABLED_MESSAGE)
 
     SearchMotions = SearchCaptions = SimilarMotions = IngestMotions = DeleteMotions = GetCollectionStats = _refuse
+    GetMotionPreview = GetMotionClip = _refuse
