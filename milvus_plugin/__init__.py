@@ -19,7 +19,7 @@ from motion_retrieval_milvus.errors import (
 from motion_retrieval_milvus.filters import CompiledFilter, SearchFilter
 from motion_retrieval_milvus.ingest import IngestSummary, SkippedItem, ingest_paths
 from motion_retrieval_milvus.schema import CollectionNames, IndexConfig, collection_names
-from motion_retrieval_milvus.search import CaptionHit, MotionNotFoundError, MotionSearch, SearchHit, SearchResults
+from motion_retrieval_milvus.search import CaptionHit, MotionHit, MotionNotFoundError, MotionSearch
 from motion_retrieval_milvus.store import CaptionRow, MotionRow, MotionStore, StoreStats
 
 __all__ = [
@@ -35,13 +35,12 @@ __all__ = [
     "MilvusStoreError",
     "MilvusUnavailableError",
     "MotionEmbeddingFunction",
+    "MotionHit",
     "MotionNotFoundError",
     "MotionRow",
     "MotionSearch",
     "MotionStore",
     "SearchFilter",
-    "SearchHit",
-    "SearchResults",
     "SkippedItem",
     "StoreStats",
     "collection_names",

@@ -61,7 +61,7 @@ def hit_title(rank: int, hit) -> str:
 
 
 def render_hits(hits: Sequence, out_path: Path, store, num_frames: int = 6) -> Path:
-    """Strips of ``hits`` (SearchHit-like: id, source, start_s, end_s, score, name, captions) read back from their
+    """Strips of ``hits`` (MotionHit-like: id, source, start_s, end_s, score, name, captions) read back from their
     files (:func:`preview_source` decides which may be read), stacked into ``out_path``."""
     if not hits:
         raise MotionDataError(out_path, "no hits to preview")

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from motion_retrieval.errors import ConfigError
+from motion_retrieval.serving.hits import CaptionHit, MotionHit, seconds
 from motion_retrieval.serving.inputs import check_text
 from motion_retrieval.serving.motions import validate_motion
 from motion_retrieval_milvus.errors import MilvusStoreError
@@ -42,51 +42,6 @@ class MotionNotFoundError(MilvusStoreError):
         super().__init__(f"no motion with id {motion_id!r} in collection {collection!r}")
 
 
-@dataclass
-class SearchHit:
-    """A motion (or a window of a take) found by a search."""
-
-    id: str
-    score: float
-    dataset: str
-    source: str
-    start_s: float
-    end_s: float
-    duration_s: float
-    captions: list[str]
-    tags: list[str]
-    name: str = ""
-    fps: float = 0.0
-    num_frames: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class CaptionHit:
-    text: str
-    motion_id: str
-    score: float
-    id: str = ""
-    dataset: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class SearchResults:
-    """What the CLI and services report: the query, the hits, and which collection answered."""
-
-    query: dict[str, Any]
-    hits: list[SearchHit | CaptionHit] = field(default_factory=list)
-    collection: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "collection": self.collection, "hits": [h.to_dict() for h in self.hits]}
-
-
 class MotionSearch:
     """Search a ``MotionStore`` with an ``Embedder`` of the same model."""
 
@@ -100,7 +55,7 @@ class MotionSearch:
         self.embedder = embedder
 
     # ----------------------------------------------------------------------------------------------- queries
-    def text_to_motions(self, text: str, top_k: int = 10, filters: SearchFilter | None = None) -> list[SearchHit]:
+    def text_to_motions(self, text: str, top_k: int = 10, filters: SearchFilter | None = None) -> list[MotionHit]:
         vector = self.embed_text(text)
         return self.motions_by_vector(vector, top_k, filters)
 
@@ -116,7 +71,7 @@ class MotionSearch:
         top_k: int = 10,
         filters: SearchFilter | None = None,
         exclude_self: bool = True,
-    ) -> list[SearchHit]:
+    ) -> list[MotionHit]:
         """Motions like ``query``: (T, 263) raw features, or the id of a stored motion (excluded from the hits)."""
         if isinstance(query, str):
             vector = self.motion_vector(query)
@@ -136,7 +91,7 @@ class MotionSearch:
     # ----------------------------------------------------------------------------------------------- by vector
     def motions_by_vector(
         self, vector: np.ndarray, top_k: int = 10, filters: SearchFilter | None = None
-    ) -> list[SearchHit]:
+    ) -> list[MotionHit]:
         results = self.store.search_motions(np.asarray(vector, dtype=np.float32)[None], top_k, filters)
         return [_motion_hit(hit) for hit in results[0]]
 
@@ -170,7 +125,7 @@ class MotionSearch:
         return self.embedder
 
     # ----------------------------------------------------------------------------------------------- previews
-    def render_previews(self, hits: Sequence[SearchHit], out_path: str | Path, max_hits: int = 5) -> Path:
+    def render_previews(self, hits: Sequence[MotionHit], out_path: str | Path, max_hits: int = 5) -> Path:
         """One PNG with a stick-figure strip per hit (top first). Only motions the plugin itself ingested from a
         file that still holds them are rendered (motion_retrieval_milvus.previews)."""
         from motion_retrieval_milvus.previews import render_hits
@@ -178,21 +133,21 @@ class MotionSearch:
         return render_hits(hits[:max_hits], Path(out_path), self.store)
 
 
-def _motion_hit(hit: dict[str, Any]) -> SearchHit:
+def _motion_hit(hit: dict[str, Any]) -> MotionHit:
     entity = hit.get("entity", {})
     captions = entity.get("captions") or ""
-    return SearchHit(
+    return MotionHit(
         id=str(hit["id"]),
         score=float(hit["distance"]),
         dataset=entity.get("dataset", ""),
         source=entity.get("source", ""),
-        start_s=_seconds(entity.get("start_s")),
-        end_s=_seconds(entity.get("end_s")),
-        duration_s=_seconds(entity.get("duration_s")),
+        start_s=seconds(entity.get("start_s")),
+        end_s=seconds(entity.get("end_s")),
+        duration_s=seconds(entity.get("duration_s")),
         captions=[c for c in captions.split("\n") if c],
         tags=list(entity.get("tags") or []),
         name=entity.get("name", ""),
-        fps=_seconds(entity.get("fps")),
+        fps=seconds(entity.get("fps")),
         num_frames=int(entity.get("num_frames", 0)),
     )
 
@@ -223,8 +178,3 @@ def distinct_captions(hits) -> list[CaptionHit]:
             seen.add(key)
             kept.append(hit)
     return kept
-
-
-def _seconds(value: Any) -> float:
-    # Stored as float32: 1.2 comes back as 1.2000000476837158; milliseconds are the precision that means anything.
-    return round(float(value or 0.0), 4)

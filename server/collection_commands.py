@@ -182,13 +182,11 @@ def _local_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
             preview = str(search.render_previews(hits, args.preview))
         collection = store.names.motions if target == "motions" else store.names.captions
     return {"query": _query(args, target, filters.to_dict()), "model_id": embedder.model_id,
-            "collection": collection, "hits": [h.to_dict() for h in hits], "preview": preview}
+            "collection": collection, "hits": [h.to_json() for h in hits], "preview": preview}
 
 
 def _remote_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
     filters = _filters(args).to_dict()
-    if "tags_any" in filters:
-        raise ConfigError("--any-tag is not part of the service's filter; use --tag (all of) with --server")
     if isinstance(filters.get("dataset"), list) and len(filters["dataset"]) > 1:
         raise ConfigError("the service filters on one --dataset; give one with --server")
     remote = {k: v for k, v in filters.items() if k != "tags_all"}
@@ -236,11 +234,10 @@ def _print_table(results: dict[str, Any]) -> None:
         if "text" in hit:
             print(f"{rank:>3}  {hit['score']:.4f}  {hit['text']}  [motion {hit['motion_id']}]")
         else:
-            start, end = hit.get("start_s", hit.get("start", 0.0)), hit.get("end_s", hit.get("end", 0.0))
-            caption = hit["captions"][0] if hit.get("captions") else ""
-            name = hit.get("name") or hit["id"]
-            print(f"{rank:>3}  {hit['score']:.4f}  {name}  {hit['dataset']}  {start:.1f}-{end:.1f} s  "
-                  f"{hit['source']}  {caption}")
+            caption = hit["captions"][0] if hit["captions"] else ""
+            name = hit["name"] or hit["id"]
+            window = f"{hit['start_s']:.1f}-{hit['end_s']:.1f} s"
+            print(f"{rank:>3}  {hit['score']:.4f}  {name}  {hit['dataset']}  {window}  {hit['source']}  {caption}")
     if results.get("preview"):
         print(f"preview: {results['preview']}")
 

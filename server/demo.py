@@ -183,15 +183,13 @@ def _hit_strips(hits: list[dict], records) -> list:
     """(joints, fps, title) of each hit, from the records the demo itself sent (the service keeps only vectors; it
     never opens a source path a client named)."""
     from motion_retrieval.features import FPS, features_to_joints
+    from motion_retrieval.serving.hits import MotionHit
     from motion_retrieval_milvus.previews import hit_title
-    from motion_retrieval_milvus.search import SearchHit
 
     by_source = {(r.source, r.id): r for r in records}
     strips = []
     for rank, h in enumerate(hits, start=1):
-        hit = SearchHit(id=h["id"], score=h["score"], dataset=h["dataset"], source=h["source"], start_s=h["start"],
-                        end_s=h["end"], duration_s=h["duration"], captions=h["captions"], tags=h["tags"],
-                        name=h["name"], fps=h["fps"], num_frames=h["num_frames"])
+        hit = MotionHit.from_json(h)
         record = by_source.get((hit.source, hit.name.split("@")[0]))
         if record is None or record.features is None:
             continue
@@ -276,7 +274,7 @@ def print_report(report: DemoReport) -> None:
         print(f"\ntext -> motion: {query['query']!r}")
         print(f"  {'#':>2}  {'score':>6}  {'motion':<18} {'window':>11}  caption")
         for rank, hit in enumerate(query["hits"], start=1):
-            window = f"{hit['start']:.1f}-{hit['end']:.1f}s"
+            window = f"{hit['start_s']:.1f}-{hit['end_s']:.1f}s"
             caption = hit["captions"][0] if hit["captions"] else ""
             print(f"  {rank:>2}  {hit['score']:6.3f}  {_short(hit['name'] or hit['id'], 18):<18} {window:>11}  "
                   f"{_short(caption, 70)}")

@@ -26,15 +26,15 @@ _sym_db = _symbol_database.Default()
 from . import common_pb2 as motion__retrieval_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n motion_retrieval/v1/search.proto\x12\x13motion_retrieval.v1\x1a motion_retrieval/v1/common.proto\"\xc8\x01\n\x0cMotionFilter\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x19\n\x0cmin_duration\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\x19\n\x0cmax_duration\x18\x03 \x01(\x02H\x01\x88\x01\x01\x12\x10\n\x03\x66ps\x18\x04 \x01(\x02H\x02\x88\x01\x01\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12\x15\n\rsource_prefix\x18\x06 \x01(\t\x12\x10\n\x08tags_any\x18\x07 \x03(\tB\x0f\n\r_min_durationB\x0f\n\r_max_durationB\x06\n\x04_fps\"\x8c\x01\n\x14SearchMotionsRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x31\n\x06\x66ilter\x18\x03 \x01(\x0b\x32!.motion_retrieval.v1.MotionFilter\x12\x0e\n\x06offset\x18\x04 \x01(\r\x12\x14\n\x0c\x65very_window\x18\x05 \x01(\x08\"\xc4\x01\n\tMotionHit\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x0f\n\x07\x64\x61taset\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\r\n\x05start\x18\x05 \x01(\x02\x12\x0b\n\x03\x65nd\x18\x06 \x01(\x02\x12\x0b\n\x03\x66ps\x18\x07 \x01(\x02\x12\x0c\n\x04tags\x18\x08 \x03(\t\x12\x10\n\x08\x63\x61ptions\x18\t \x03(\t\x12\x0c\n\x04name\x18\n \x01(\t\x12\x10\n\x08\x64uration\x18\x0b \x01(\x02\x12\x12\n\nnum_frames\x18\x0c \x01(\r\"W\n\x15SearchMotionsResponse\x12,\n\x04hits\x18\x01 \x03(\x0b\x32\x1e.motion_retrieval.v1.MotionHit\x12\x10\n\x08model_id\x18\x02 \x01(\t\"l\n\x15SearchCaptionsRequest\x12+\n\x06motion\x18\x01 \x01(\x0b\x32\x1b.motion_retrieval.v1.Motion\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x17\n\x0fkeep_duplicates\x18\x03 \x01(\x08\"M\n\nCaptionHit\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x11\n\tmotion_id\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x04 \x01(\t\"Y\n\x16SearchCaptionsResponse\x12-\n\x04hits\x18\x01 \x03(\x0b\x32\x1f.motion_retrieval.v1.CaptionHit\x12\x10\n\x08model_id\x18\x02 \x01(\t\"\xcc\x01\n\x15SimilarMotionsRequest\x12-\n\x06motion\x18\x01 \x01(\x0b\x32\x1b.motion_retrieval.v1.MotionH\x00\x12\x13\n\tmotion_id\x18\x02 \x01(\tH\x00\x12\r\n\x05top_k\x18\x03 \x01(\r\x12\x31\n\x06\x66ilter\x18\x04 \x01(\x0b\x32!.motion_retrieval.v1.MotionFilter\x12\x14\n\x0c\x65very_window\x18\x05 \x01(\x08\x12\x0e\n\x06offset\x18\x06 \x01(\rB\x07\n\x05query\"3\n\x07\x43\x61ption\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x02\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x02\"\xc2\x01\n\nMotionItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12+\n\x06motion\x18\x03 \x01(\x0b\x32\x1b.motion_retrieval.v1.Motion\x12.\n\x08\x63\x61ptions\x18\x04 \x03(\x0b\x32\x1c.motion_retrieval.v1.Caption\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x0c\n\x04tags\x18\x06 \x03(\t\x12\r\n\x05split\x18\x07 \x01(\t\x12\r\n\x05start\x18\x08 \x01(\x02\"E\n\x14IngestMotionsRequest\x12-\n\x04item\x18\x01 \x01(\x0b\x32\x1f.motion_retrieval.v1.MotionItem\"9\n\x0bIngestError\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\xc8\x01\n\x15IngestMotionsResponse\x12\x10\n\x08received\x18\x01 \x01(\r\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\r\x12\x0f\n\x07windows\x18\x04 \x01(\r\x12\x0f\n\x07written\x18\x05 \x01(\r\x12\x11\n\tunchanged\x18\x06 \x01(\r\x12\x14\n\x0c\x63\x61ption_rows\x18\x07 \x01(\r\x12\x30\n\x06\x65rrors\x18\x08 \x03(\x0b\x32 .motion_retrieval.v1.IngestError\"2\n\x14\x44\x65leteMotionsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12\r\n\x05names\x18\x02 \x03(\t\"(\n\x15\x44\x65leteMotionsResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x04\"\x1b\n\x19GetCollectionStatsRequest\"\xc9\x01\n\x0f\x43ollectionStats\x12\x19\n\x11motion_collection\x18\x01 \x01(\t\x12\x1a\n\x12\x63\x61ption_collection\x18\x02 \x01(\t\x12\x13\n\x0bmotion_rows\x18\x03 \x01(\x04\x12\x14\n\x0c\x63\x61ption_rows\x18\x04 \x01(\x04\x12\x10\n\x08model_id\x18\x05 \x01(\t\x12\x0b\n\x03\x64im\x18\x06 \x01(\r\x12\x0e\n\x06milvus\x18\x07 \x01(\t\x12\x16\n\x0eserver_version\x18\x08 \x01(\t\x12\r\n\x05index\x18\t \x01(\t\"%\n\x17GetMotionPreviewRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x84\x01\n\rMotionPreview\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03\x66ps\x18\x02 \x01(\x02\x12\x30\n\x06joints\x18\x03 \x01(\x0b\x32 .motion_retrieval.v1.FloatTensor\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\r\n\x05start\x18\x05 \x01(\x02\x12\x0b\n\x03\x65nd\x18\x06 \x01(\x02\"S\n\x14GetMotionClipRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1f.motion_retrieval.v1.ClipFormat\"@\n\nMotionClip\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c*}\n\nClipFormat\x12\x1b\n\x17\x43LIP_FORMAT_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43LIP_FORMAT_SMPL22_BVH\x10\x01\x12\x1a\n\x16\x43LIP_FORMAT_JOINTS_NPY\x10\x02\x12\x1a\n\x16\x43LIP_FORMAT_SOURCE_BVH\x10\x03\x32\xcd\x06\n\rSearchService\x12\x66\n\rSearchMotions\x12).motion_retrieval.v1.SearchMotionsRequest\x1a*.motion_retrieval.v1.SearchMotionsResponse\x12i\n\x0eSearchCaptions\x12*.motion_retrieval.v1.SearchCaptionsRequest\x1a+.motion_retrieval.v1.SearchCaptionsResponse\x12h\n\x0eSimilarMotions\x12*.motion_retrieval.v1.SimilarMotionsRequest\x1a*.motion_retrieval.v1.SearchMotionsResponse\x12h\n\rIngestMotions\x12).motion_retrieval.v1.IngestMotionsRequest\x1a*.motion_retrieval.v1.IngestMotionsResponse(\x01\x12\x66\n\rDeleteMotions\x12).motion_retrieval.v1.DeleteMotionsRequest\x1a*.motion_retrieval.v1.DeleteMotionsResponse\x12j\n\x12GetCollectionStats\x12..motion_retrieval.v1.GetCollectionStatsRequest\x1a$.motion_retrieval.v1.CollectionStats\x12\x64\n\x10GetMotionPreview\x12,.motion_retrieval.v1.GetMotionPreviewRequest\x1a\".motion_retrieval.v1.MotionPreview\x12[\n\rGetMotionClip\x12).motion_retrieval.v1.GetMotionClipRequest\x1a\x1f.motion_retrieval.v1.MotionClipb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n motion_retrieval/v1/search.proto\x12\x13motion_retrieval.v1\x1a motion_retrieval/v1/common.proto\"\xc8\x01\n\x0cMotionFilter\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x19\n\x0cmin_duration\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\x19\n\x0cmax_duration\x18\x03 \x01(\x02H\x01\x88\x01\x01\x12\x10\n\x03\x66ps\x18\x04 \x01(\x02H\x02\x88\x01\x01\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12\x15\n\rsource_prefix\x18\x06 \x01(\t\x12\x10\n\x08tags_any\x18\x07 \x03(\tB\x0f\n\r_min_durationB\x0f\n\r_max_durationB\x06\n\x04_fps\"\x8c\x01\n\x14SearchMotionsRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x31\n\x06\x66ilter\x18\x03 \x01(\x0b\x32!.motion_retrieval.v1.MotionFilter\x12\x0e\n\x06offset\x18\x04 \x01(\r\x12\x14\n\x0c\x65very_window\x18\x05 \x01(\x08\"\xc4\x01\n\tMotionHit\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x0f\n\x07\x64\x61taset\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\r\n\x05start\x18\x05 \x01(\x02\x12\x0b\n\x03\x65nd\x18\x06 \x01(\x02\x12\x0b\n\x03\x66ps\x18\x07 \x01(\x02\x12\x0c\n\x04tags\x18\x08 \x03(\t\x12\x10\n\x08\x63\x61ptions\x18\t \x03(\t\x12\x0c\n\x04name\x18\n \x01(\t\x12\x10\n\x08\x64uration\x18\x0b \x01(\x02\x12\x12\n\nnum_frames\x18\x0c \x01(\r\"W\n\x15SearchMotionsResponse\x12,\n\x04hits\x18\x01 \x03(\x0b\x32\x1e.motion_retrieval.v1.MotionHit\x12\x10\n\x08model_id\x18\x02 \x01(\t\"l\n\x15SearchCaptionsRequest\x12+\n\x06motion\x18\x01 \x01(\x0b\x32\x1b.motion_retrieval.v1.Motion\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x17\n\x0fkeep_duplicates\x18\x03 \x01(\x08\"Y\n\nCaptionHit\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x11\n\tmotion_id\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x04 \x01(\t\x12\n\n\x02id\x18\x05 \x01(\t\"Y\n\x16SearchCaptionsResponse\x12-\n\x04hits\x18\x01 \x03(\x0b\x32\x1f.motion_retrieval.v1.CaptionHit\x12\x10\n\x08model_id\x18\x02 \x01(\t\"\xcc\x01\n\x15SimilarMotionsRequest\x12-\n\x06motion\x18\x01 \x01(\x0b\x32\x1b.motion_retrieval.v1.MotionH\x00\x12\x13\n\tmotion_id\x18\x02 \x01(\tH\x00\x12\r\n\x05top_k\x18\x03 \x01(\r\x12\x31\n\x06\x66ilter\x18\x04 \x01(\x0b\x32!.motion_retrieval.v1.MotionFilter\x12\x14\n\x0c\x65very_window\x18\x05 \x01(\x08\x12\x0e\n\x06offset\x18\x06 \x01(\rB\x07\n\x05query\"3\n\x07\x43\x61ption\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x02\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x02\"\xc2\x01\n\nMotionItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12+\n\x06motion\x18\x03 \x01(\x0b\x32\x1b.motion_retrieval.v1.Motion\x12.\n\x08\x63\x61ptions\x18\x04 \x03(\x0b\x32\x1c.motion_retrieval.v1.Caption\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\x0c\n\x04tags\x18\x06 \x03(\t\x12\r\n\x05split\x18\x07 \x01(\t\x12\r\n\x05start\x18\x08 \x01(\x02\"E\n\x14IngestMotionsRequest\x12-\n\x04item\x18\x01 \x01(\x0b\x32\x1f.motion_retrieval.v1.MotionItem\"9\n\x0bIngestError\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\xc8\x01\n\x15IngestMotionsResponse\x12\x10\n\x08received\x18\x01 \x01(\r\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\r\x12\x0f\n\x07windows\x18\x04 \x01(\r\x12\x0f\n\x07written\x18\x05 \x01(\r\x12\x11\n\tunchanged\x18\x06 \x01(\r\x12\x14\n\x0c\x63\x61ption_rows\x18\x07 \x01(\r\x12\x30\n\x06\x65rrors\x18\x08 \x03(\x0b\x32 .motion_retrieval.v1.IngestError\"2\n\x14\x44\x65leteMotionsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12\r\n\x05names\x18\x02 \x03(\t\"(\n\x15\x44\x65leteMotionsResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x04\"\x1b\n\x19GetCollectionStatsRequest\"\xc9\x01\n\x0f\x43ollectionStats\x12\x19\n\x11motion_collection\x18\x01 \x01(\t\x12\x1a\n\x12\x63\x61ption_collection\x18\x02 \x01(\t\x12\x13\n\x0bmotion_rows\x18\x03 \x01(\x04\x12\x14\n\x0c\x63\x61ption_rows\x18\x04 \x01(\x04\x12\x10\n\x08model_id\x18\x05 \x01(\t\x12\x0b\n\x03\x64im\x18\x06 \x01(\r\x12\x0e\n\x06milvus\x18\x07 \x01(\t\x12\x16\n\x0eserver_version\x18\x08 \x01(\t\x12\r\n\x05index\x18\t \x01(\t\"%\n\x17GetMotionPreviewRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x84\x01\n\rMotionPreview\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03\x66ps\x18\x02 \x01(\x02\x12\x30\n\x06joints\x18\x03 \x01(\x0b\x32 .motion_retrieval.v1.FloatTensor\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\r\n\x05start\x18\x05 \x01(\x02\x12\x0b\n\x03\x65nd\x18\x06 \x01(\x02\"S\n\x14GetMotionClipRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1f.motion_retrieval.v1.ClipFormat\"@\n\nMotionClip\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c*}\n\nClipFormat\x12\x1b\n\x17\x43LIP_FORMAT_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43LIP_FORMAT_SMPL22_BVH\x10\x01\x12\x1a\n\x16\x43LIP_FORMAT_JOINTS_NPY\x10\x02\x12\x1a\n\x16\x43LIP_FORMAT_SOURCE_BVH\x10\x03\x32\xcd\x06\n\rSearchService\x12\x66\n\rSearchMotions\x12).motion_retrieval.v1.SearchMotionsRequest\x1a*.motion_retrieval.v1.SearchMotionsResponse\x12i\n\x0eSearchCaptions\x12*.motion_retrieval.v1.SearchCaptionsRequest\x1a+.motion_retrieval.v1.SearchCaptionsResponse\x12h\n\x0eSimilarMotions\x12*.motion_retrieval.v1.SimilarMotionsRequest\x1a*.motion_retrieval.v1.SearchMotionsResponse\x12h\n\rIngestMotions\x12).motion_retrieval.v1.IngestMotionsRequest\x1a*.motion_retrieval.v1.IngestMotionsResponse(\x01\x12\x66\n\rDeleteMotions\x12).motion_retrieval.v1.DeleteMotionsRequest\x1a*.motion_retrieval.v1.DeleteMotionsResponse\x12j\n\x12GetCollectionStats\x12..motion_retrieval.v1.GetCollectionStatsRequest\x1a$.motion_retrieval.v1.CollectionStats\x12\x64\n\x10GetMotionPreview\x12,.motion_retrieval.v1.GetMotionPreviewRequest\x1a\".motion_retrieval.v1.MotionPreview\x12[\n\rGetMotionClip\x12).motion_retrieval.v1.GetMotionClipRequest\x1a\x1f.motion_retrieval.v1.MotionClipb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'motion_retrieval.v1.search_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CLIPFORMAT']._serialized_start=2447
-  _globals['_CLIPFORMAT']._serialized_end=2572
+  _globals['_CLIPFORMAT']._serialized_start=2459
+  _globals['_CLIPFORMAT']._serialized_end=2584
   _globals['_MOTIONFILTER']._serialized_start=92
   _globals['_MOTIONFILTER']._serialized_end=292
   _globals['_SEARCHMOTIONSREQUEST']._serialized_start=295
@@ -46,37 +46,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEARCHCAPTIONSREQUEST']._serialized_start=725
   _globals['_SEARCHCAPTIONSREQUEST']._serialized_end=833
   _globals['_CAPTIONHIT']._serialized_start=835
-  _globals['_CAPTIONHIT']._serialized_end=912
-  _globals['_SEARCHCAPTIONSRESPONSE']._serialized_start=914
-  _globals['_SEARCHCAPTIONSRESPONSE']._serialized_end=1003
-  _globals['_SIMILARMOTIONSREQUEST']._serialized_start=1006
-  _globals['_SIMILARMOTIONSREQUEST']._serialized_end=1210
-  _globals['_CAPTION']._serialized_start=1212
-  _globals['_CAPTION']._serialized_end=1263
-  _globals['_MOTIONITEM']._serialized_start=1266
-  _globals['_MOTIONITEM']._serialized_end=1460
-  _globals['_INGESTMOTIONSREQUEST']._serialized_start=1462
-  _globals['_INGESTMOTIONSREQUEST']._serialized_end=1531
-  _globals['_INGESTERROR']._serialized_start=1533
-  _globals['_INGESTERROR']._serialized_end=1590
-  _globals['_INGESTMOTIONSRESPONSE']._serialized_start=1593
-  _globals['_INGESTMOTIONSRESPONSE']._serialized_end=1793
-  _globals['_DELETEMOTIONSREQUEST']._serialized_start=1795
-  _globals['_DELETEMOTIONSREQUEST']._serialized_end=1845
-  _globals['_DELETEMOTIONSRESPONSE']._serialized_start=1847
-  _globals['_DELETEMOTIONSRESPONSE']._serialized_end=1887
-  _globals['_GETCOLLECTIONSTATSREQUEST']._serialized_start=1889
-  _globals['_GETCOLLECTIONSTATSREQUEST']._serialized_end=1916
-  _globals['_COLLECTIONSTATS']._serialized_start=1919
-  _globals['_COLLECTIONSTATS']._serialized_end=2120
-  _globals['_GETMOTIONPREVIEWREQUEST']._serialized_start=2122
-  _globals['_GETMOTIONPREVIEWREQUEST']._serialized_end=2159
-  _globals['_MOTIONPREVIEW']._serialized_start=2162
-  _globals['_MOTIONPREVIEW']._serialized_end=2294
-  _globals['_GETMOTIONCLIPREQUEST']._serialized_start=2296
-  _globals['_GETMOTIONCLIPREQUEST']._serialized_end=2379
-  _globals['_MOTIONCLIP']._serialized_start=2381
-  _globals['_MOTIONCLIP']._serialized_end=2445
-  _globals['_SEARCHSERVICE']._serialized_start=2575
-  _globals['_SEARCHSERVICE']._serialized_end=3420
+  _globals['_CAPTIONHIT']._serialized_end=924
+  _globals['_SEARCHCAPTIONSRESPONSE']._serialized_start=926
+  _globals['_SEARCHCAPTIONSRESPONSE']._serialized_end=1015
+  _globals['_SIMILARMOTIONSREQUEST']._serialized_start=1018
+  _globals['_SIMILARMOTIONSREQUEST']._serialized_end=1222
+  _globals['_CAPTION']._serialized_start=1224
+  _globals['_CAPTION']._serialized_end=1275
+  _globals['_MOTIONITEM']._serialized_start=1278
+  _globals['_MOTIONITEM']._serialized_end=1472
+  _globals['_INGESTMOTIONSREQUEST']._serialized_start=1474
+  _globals['_INGESTMOTIONSREQUEST']._serialized_end=1543
+  _globals['_INGESTERROR']._serialized_start=1545
+  _globals['_INGESTERROR']._serialized_end=1602
+  _globals['_INGESTMOTIONSRESPONSE']._serialized_start=1605
+  _globals['_INGESTMOTIONSRESPONSE']._serialized_end=1805
+  _globals['_DELETEMOTIONSREQUEST']._serialized_start=1807
+  _globals['_DELETEMOTIONSREQUEST']._serialized_end=1857
+  _globals['_DELETEMOTIONSRESPONSE']._serialized_start=1859
+  _globals['_DELETEMOTIONSRESPONSE']._serialized_end=1899
+  _globals['_GETCOLLECTIONSTATSREQUEST']._serialized_start=1901
+  _globals['_GETCOLLECTIONSTATSREQUEST']._serialized_end=1928
+  _globals['_COLLECTIONSTATS']._serialized_start=1931
+  _globals['_COLLECTIONSTATS']._serialized_end=2132
+  _globals['_GETMOTIONPREVIEWREQUEST']._serialized_start=2134
+  _globals['_GETMOTIONPREVIEWREQUEST']._serialized_end=2171
+  _globals['_MOTIONPREVIEW']._serialized_start=2174
+  _globals['_MOTIONPREVIEW']._serialized_end=2306
+  _globals['_GETMOTIONCLIPREQUEST']._serialized_start=2308
+  _globals['_GETMOTIONCLIPREQUEST']._serialized_end=2391
+  _globals['_MOTIONCLIP']._serialized_start=2393
+  _globals['_MOTIONCLIP']._serialized_end=2457
+  _globals['_SEARCHSERVICE']._serialized_start=2587
+  _globals['_SEARCHSERVICE']._serialized_end=3432
 # @@protoc_insertion_point(module_scope)

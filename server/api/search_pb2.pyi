@@ -99,16 +99,18 @@ class SearchCaptionsRequest(_message.Message):
     def __init__(self, motion: _Optional[_Union[_common_pb2.Motion, _Mapping]] = ..., top_k: _Optional[int] = ..., keep_duplicates: _Optional[bool] = ...) -> None: ...
 
 class CaptionHit(_message.Message):
-    __slots__ = ("text", "score", "motion_id", "dataset")
+    __slots__ = ("text", "score", "motion_id", "dataset", "id")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     MOTION_ID_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
     text: str
     score: float
     motion_id: str
     dataset: str
-    def __init__(self, text: _Optional[str] = ..., score: _Optional[float] = ..., motion_id: _Optional[str] = ..., dataset: _Optional[str] = ...) -> None: ...
+    id: str
+    def __init__(self, text: _Optional[str] = ..., score: _Optional[float] = ..., motion_id: _Optional[str] = ..., dataset: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
 
 class SearchCaptionsResponse(_message.Message):
     __slots__ = ("hits", "model_id")

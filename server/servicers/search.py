@@ -20,6 +20,7 @@ import grpc
 import numpy as np
 
 from motion_retrieval.data.record import Caption, MotionRecord
+from motion_retrieval.serving.hits import CaptionHit, MotionHit
 from motion_retrieval.serving.inputs import (
     InputError,
     check_embeddings,
@@ -31,7 +32,7 @@ from motion_retrieval_milvus.connection import MilvusConfig
 from motion_retrieval_milvus.errors import FilterError, MilvusStoreError, MilvusUnavailableError
 from motion_retrieval_milvus.filters import SearchFilter
 from motion_retrieval_milvus.ingest import IngestBatches, IngestSummary, Pending, unchanged_filter, write_batch
-from motion_retrieval_milvus.search import CaptionHit, MotionNotFoundError, MotionSearch, SearchHit
+from motion_retrieval_milvus.search import MotionNotFoundError, MotionSearch
 from motion_retrieval_milvus.store import MotionStore
 from motion_retrieval_server.api import search_pb2, search_pb2_grpc
 from motion_retrieval_server.backends.base import BackendUnavailable, EmbeddingBackend
@@ -62,7 +63,7 @@ def search_filter(message: search_pb2.MotionFilter) -> SearchFilter:
         raise InputError("filter", str(exc)) from None
 
 
-def motion_hit(hit: SearchHit) -> search_pb2.MotionHit:
+def motion_hit(hit: MotionHit) -> search_pb2.MotionHit:
     return search_pb2.MotionHit(
         id=hit.id, score=hit.score, dataset=hit.dataset, source=hit.source, start=hit.start_s, end=hit.end_s,
         fps=hit.fps, tags=hit.tags, captions=hit.captions, name=hit.name, duration=hit.duration_s,
@@ -71,7 +72,8 @@ def motion_hit(hit: SearchHit) -> search_pb2.MotionHit:
 
 
 def caption_hit(hit: CaptionHit) -> search_pb2.CaptionHit:
-    return search_pb2.CaptionHit(text=hit.text, score=hit.score, motion_id=hit.motion_id, dataset=hit.dataset)
+    return search_pb2.CaptionHit(id=hit.id, text=hit.text, score=hit.score, motion_id=hit.motion_id,
+                                 dataset=hit.dataset)
 
 
 @contextlib.contextmanager

@@ -107,7 +107,7 @@ def test_typed_filters(search_server, ingested):
         any_tag = client.search_motions("x", top_k=10, filters={"tags_any": ["jump", "kick"]})
         assert sorted(h["name"] for h in any_tag) == ["jump1", "kick1"]
         long = client.search_motions("dance", top_k=20, filters={"min_duration": 7.0})
-        assert long and all(h["dataset"] == "bvh" and h["duration"] >= 7.0 for h in long)
+        assert long and all(h["dataset"] == "bvh" and h["duration_s"] >= 7.0 for h in long)
         prefix = client.search_motions("walk", top_k=10, filters={"source_prefix": "/data/humanml3d/"})
         assert sorted(h["name"] for h in prefix) == ["jump1", "walk1"]
         with pytest.raises(grpc.RpcError) as caught:
