@@ -173,11 +173,6 @@ def error_kind(exc: BaseException) -> str:
     return REFUSED
 
 
-def is_unavailable(exc: BaseException) -> bool:
-    """True when a pymilvus error means the server is away or recovering (retry later), not a bad request."""
-    return error_kind(exc) != REFUSED
-
-
 class _OneLine(logging.Filter):
     """pymilvus logs full tracebacks for every failed call and reconnection attempt (~150 lines per call while a
     server restarts); the store reports each failure itself, so keep only the first line of pymilvus's records."""

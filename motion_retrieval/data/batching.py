@@ -35,12 +35,6 @@ log = logging.getLogger(__name__)
 MIN_CLIP_FRAMES = 2  # a clip needs two frames to be a motion at all
 
 
-def caption_seconds(record: MotionRecord, caption: Caption) -> float:
-    """Length of the motion segment a caption describes, in seconds (the whole clip for a whole-clip caption)."""
-    first, last = caption_frames(caption, record.num_frames, record.fps)
-    return (last - first) / record.fps
-
-
 def usable_captions(
     record: MotionRecord, min_seconds: float | None = None, max_seconds: float | None = None
 ) -> list[Caption]:
@@ -139,9 +133,6 @@ class CaptionedMotions(Dataset):
 
     def keys(self) -> list[str]:
         return [record.id for record in self.records]
-
-    def first_captions(self) -> list[str]:
-        return [captions[0].text for captions in self.captions]
 
     def caption_for(self, index: int) -> Caption:
         """The caption motion ``index`` carries this epoch. With ``align_mirrors`` a motion and its mirror twin

@@ -71,14 +71,6 @@ class BvhMotion:
             for j in self.joints
         )
 
-    def rest_positions(self) -> np.ndarray:
-        """(J, 3) joint positions with every rotation zero (the rig's rest pose, root at the origin)."""
-        positions = np.zeros((len(self.joints), 3))
-        for i, joint in enumerate(self.joints):
-            if joint.parent >= 0:
-                positions[i] = positions[joint.parent] + joint.offset
-        return positions
-
     def positions(self) -> np.ndarray:
         """Forward kinematics: (T, J, 3) world joint positions in the file's units and axes."""
         T = self.num_frames

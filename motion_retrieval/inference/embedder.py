@@ -107,14 +107,6 @@ class TorchScriptEmbedder:
             chunks.append(self._run(self._motion_model, self._motion_lock, motion, mask))  # (b, dim)
         return np.concatenate(chunks)  # (N, dim)
 
-    def embed_padded_motions(self, motion: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Already padded input, exactly what Triton's motion_encoder takes: (B, F, 263) f32 + (B, F) bool."""
-        return self._run(self._motion_model, self._motion_lock, motion.astype(np.float32), mask.astype(bool))
-
-    def embed_tokens(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Already tokenised input, exactly what Triton's text_encoder takes: (B, L) int64 twice."""
-        return self._run(self._text_model, self._text_lock, input_ids.astype(np.int64), attention_mask.astype(np.int64))
-
     def _run(self, model, lock: threading.Lock, *arrays: np.ndarray) -> np.ndarray:
         tensors = [torch.from_numpy(np.ascontiguousarray(a)).to(self.device) for a in arrays]
         with lock, torch.inference_mode():

@@ -39,7 +39,7 @@ from motion_retrieval.features import joints_to_features
 from motion_retrieval.mirror import mirror_caption, mirror_joints
 from motion_retrieval.skeleton import KIT21, SMPL22, SkeletonSpec
 from motion_retrieval.stats import compute_stats
-from motion_retrieval.synth.actions import FAMILIES, ActionContext, Family, build_action, families_for
+from motion_retrieval.synth.actions import ActionContext, Family, build_action, families_for
 from motion_retrieval.synth.body import BodyRig, sample_proportions, sample_rest_shape
 from motion_retrieval.synth.captions import caption_clip
 from motion_retrieval.synth.pos_tags import pos_tokens
@@ -379,8 +379,3 @@ def generate_corpus(out_dir: str | os.PathLike, dialect: str = "humanml3d", n: i
     )
     log.info("wrote %d motions (%d captions) to %s in %.1f s", summary.motions, n_captions, root, elapsed)
     return summary
-
-
-def family_names(dialect: str | None = None) -> list[str]:
-    """Names of the action families (of one dialect, or all)."""
-    return sorted(f.name for f in (families_for(dialect) if dialect else FAMILIES.values()))
