@@ -397,6 +397,13 @@ class AdmissionGate:
             self._metrics.encoder_running.labels(backend=self._backend).set(len(self._running))
 
 
+def set_retry_pushback(context: grpc.aio.ServicerContext, seconds: float) -> None:
+    """Add gRPC's retry pushback to the call's trailing metadata, keeping what is there (the request id). Clients
+    with a retry policy wait this long before their next attempt (gRPC retry design A6)."""
+    kept = tuple((k, v) for k, v in context.trailing_metadata() or () if k != RETRY_PUSHBACK_KEY)
+    context.set_trailing_metadata((*kept, (RETRY_PUSHBACK_KEY, str(int(seconds * 1000)))))
+
+
 class AdmittedBackend:
     """An EmbeddingBackend whose embedding calls pass the gate; everything else is the wrapped backend's."""
 
@@ -438,7 +445,7 @@ class AdmissionInterceptor(grpc.aio.ServerInterceptor):
             refusal = gate.early_refusal(encoder, context.time_remaining())
             if refusal is not None:
                 if refusal.retry_after_s is not None:
-                    context.set_trailing_metadata(((RETRY_PUSHBACK_KEY, str(int(refusal.retry_after_s * 1000))),))
+                    set_retry_pushback(context, refusal.retry_after_s)
                 await context.abort(refusal.code, str(refusal))
             async for request in request_iterator:  # exactly one: the caller made a unary call
                 return await unary(request, context)

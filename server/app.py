@@ -21,7 +21,7 @@ from functools import partial
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from motion_retrieval_server.admission import (
     MOTION,
@@ -36,26 +36,33 @@ from motion_retrieval_server.auth import BearerTokenInterceptor
 from motion_retrieval_server.backends import create_backend
 from motion_retrieval_server.config import ServeConfig
 from motion_retrieval_server.health import LIVENESS, HealthReporter
-from motion_retrieval_server.interceptors import ObservabilityInterceptor
+from motion_retrieval_server.interceptors import ObservabilityInterceptor, grpc_types
 from motion_retrieval_server.metrics import ServiceMetrics
 from motion_retrieval_server.servicers.disabled import DisabledSearchServicer
 from motion_retrieval_server.servicers.embedding import EmbeddingServicer
 from motion_retrieval_server.servicers.registration import add_servicers
 from motion_retrieval_server.shutdown import ExitDeadline, force_exit_on_second_signal
+from motion_retrieval_server.tracing import Tracing, create_tracing
 
 log = logging.getLogger(__name__)
 
 EMBEDDING_SERVICE = embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"].full_name
 SEARCH_SERVICE = search_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name
+# Every service the server answers, for the standard metrics' grpc_type label.
+SERVICES = (embedding_pb2.DESCRIPTOR.services_by_name["EmbeddingService"],
+            search_pb2.DESCRIPTOR.services_by_name["SearchService"], health_pb2.DESCRIPTOR.services_by_name["Health"],
+            reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"])
 # After the grace period: closing the backend and Milvus, and the process's own exit, get this much more.
 EXIT_MARGIN_S = 0.5
 _CLOSE_TIMEOUT_S = 0.3
 
 
 class MotionRetrievalServer:
-    def __init__(self, config: ServeConfig):
+    def __init__(self, config: ServeConfig, tracing: Tracing | None = None):
+        """``tracing``: a tracer to use instead of the one ``config.otel_endpoint`` asks for (tests)."""
         self.config = config
         self.metrics = ServiceMetrics()
+        self.tracing = tracing if tracing is not None else create_tracing(config.otel_endpoint)
         backend = create_backend(config, metrics=self.metrics)
         self.gate = AdmissionGate(AdmissionConfig(slots=config.admission_slots, max_queue=config.max_queue),
                                   self.metrics, backend=backend.name)
@@ -72,7 +79,7 @@ class MotionRetrievalServer:
         self.metrics_port: int | None = None
 
     def _build_server(self) -> grpc.aio.Server:
-        interceptors = [ObservabilityInterceptor(self.metrics)]
+        interceptors = [ObservabilityInterceptor(self.metrics, grpc_types(*SERVICES), self.tracing)]
         if self.config.auth_token:
             interceptors.append(BearerTokenInterceptor(self.config.auth_token,
                                                        search_token=self.config.search_token))
@@ -176,6 +183,8 @@ class MotionRetrievalServer:
         # Queued conversions are dropped; one already running ends on its own (numpy cannot be interrupted).
         self._convert_executor.shutdown(wait=False, cancel_futures=True)
         self.metrics.stop_http()
+        if self.tracing is not None:  # export the spans still buffered, without holding up the exit
+            await _bounded(asyncio.to_thread(self.tracing.shutdown), "trace exporter")
         log.info("stopped")
 
 

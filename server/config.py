@@ -48,6 +48,7 @@ class ServeConfig:
     port: int = 50051  # 0 picks a free port (tests)
     metrics_port: int = 9090  # Prometheus /metrics over HTTP; 0 disables it
     metrics_host: str = "127.0.0.1"  # loopback unless widened (the Helm chart sets 0.0.0.0 for the scraper)
+    otel_endpoint: str | None = None  # OTLP/gRPC collector for traces ("http://collector:4317"); None = tracing off
     reflection: bool = True  # gRPC server reflection (grpcurl, tooling); off hides the API description
     auth_token: str | None = None  # bearer token every non-health call must carry; None = no auth
     search_token: str | None = None  # a second, search-only token (no ingest, no delete); needs auth_token
@@ -146,6 +147,7 @@ _ENV = {
     "port": ("PORT", int),
     "metrics_port": ("METRICS_PORT", int),
     "metrics_host": ("METRICS_HOST", str),
+    "otel_endpoint": ("OTEL_ENDPOINT", str),
     "reflection": ("REFLECTION", _boolean),
     "auth_token": ("AUTH_TOKEN", str),
     "auth_token_file": ("AUTH_TOKEN_FILE", Path),
@@ -193,6 +195,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--metrics-host", metavar="ADDR",
         help=f"address /metrics listens on; 0.0.0.0 for a scraper outside the pod [{env['metrics_host']}; "
              "default: 127.0.0.1]")
+    add("--otel-endpoint", metavar="URL",
+        help=f"OpenTelemetry OTLP/gRPC collector, e.g. http://otel-collector:4317: trace every call, continuing the "
+             f"caller's W3C traceparent, with spans for Triton and Milvus (needs the [otel] extra) "
+             f"[{env['otel_endpoint']}; default: off]")
     add("--reflection", action=argparse.BooleanOptionalAction, default=None,
         help=f"gRPC server reflection [{env['reflection']}=true|false; default: on]")
     add("--auth-token-file", type=Path, metavar="FILE",

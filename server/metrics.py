@@ -1,5 +1,9 @@
 """Prometheus metrics of the service, in a registry of its own (several servers can live in one test process),
-served over HTTP on --metrics-port."""
+served over HTTP on --metrics-port.
+
+Two families describe the calls: ours (``motion_retrieval_grpc_*``, by full method name) and the standard gRPC server
+metrics of go-grpc-prometheus / grpc-ecosystem (``grpc_server_*`` with ``grpc_type``, ``grpc_service``,
+``grpc_method``, ``grpc_code``), which stock gRPC dashboards and alerts expect."""
 
 from __future__ import annotations
 
@@ -59,6 +63,7 @@ class ServiceMetrics:
             "motion_retrieval_encoder_running", "Encoder calls running now (admission slots in use).", ["backend"],
             registry=r,
         )
+        self.grpc = GrpcServerMetrics(r)
         self._http = None
 
     def start_http(self, host: str, port: int) -> int:
@@ -73,3 +78,23 @@ class ServiceMetrics:
             self._http.shutdown()
             self._http.server_close()
             self._http = None
+
+
+class GrpcServerMetrics:
+    """The standard gRPC server metrics, named and labelled as go-grpc-prometheus exports them (grpc_type is
+    ``unary``, ``client_stream``, ``server_stream`` or ``bidi_stream``; grpc_code a status name such as ``OK``)."""
+
+    def __init__(self, registry: CollectorRegistry):
+        r = registry
+        labels = ["grpc_type", "grpc_service", "grpc_method"]
+        self.started = Counter("grpc_server_started", "Total number of RPCs started on the server.", labels,
+                               registry=r)
+        self.handled = Counter("grpc_server_handled", "Total number of RPCs completed on the server, regardless of "
+                               "success or failure.", [*labels, "grpc_code"], registry=r)
+        self.msg_received = Counter("grpc_server_msg_received", "Total number of RPC stream messages received on the "
+                                    "server.", labels, registry=r)
+        self.msg_sent = Counter("grpc_server_msg_sent", "Total number of gRPC stream messages sent by the server.",
+                                labels, registry=r)
+        self.handling_seconds = Histogram(
+            "grpc_server_handling_seconds", "Histogram of response latency (seconds) of gRPC that had been "
+            "application-level handled by the server.", labels, buckets=LATENCY_BUCKETS, registry=r)

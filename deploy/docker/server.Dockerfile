@@ -14,7 +14,7 @@ COPY constraints.txt pyproject.toml README.md ./
 COPY motion_retrieval ./motion_retrieval
 COPY milvus_plugin ./milvus_plugin
 COPY server ./server
-RUN /opt/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -c constraints.txt ".[serve,milvus]" \
+RUN /opt/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -c constraints.txt ".[serve,milvus,otel]" \
  && /opt/venv/bin/pip check
 
 FROM ${PYTHON_IMAGE} AS runtime

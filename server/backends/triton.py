@@ -47,6 +47,7 @@ from motion_retrieval_server.backends.base import (
     ModelMismatchError,
     load_repository_info,
 )
+from motion_retrieval_server.tracing import span, trace_headers
 
 log = logging.getLogger(__name__)
 
@@ -190,13 +191,16 @@ class TritonBackend(EmbeddingBackend):
         if timeout <= 0:
             raise asyncio.TimeoutError(f"{model}: no time left")
         start = time.perf_counter()
-        try:
-            result = await self._client.infer(model, inputs, outputs=[InferRequestedOutput(EMBEDDING_OUTPUT)],
-                                              client_timeout=timeout)
-        except InferenceServerException as exc:
-            if str(exc.status()) == "StatusCode.DEADLINE_EXCEEDED":
-                raise asyncio.TimeoutError(f"{model}: Triton did not answer in {timeout:.3f} s") from exc
-            raise self._error(model, exc) from exc
+        with span("triton.infer", **{"rpc.system": "grpc", "rpc.service": TRITON_SERVICE, "rpc.method": "ModelInfer",
+                                     "triton.model": model, "triton.batch_size": int(inputs[0].shape()[0])}):
+            try:
+                # headers: the W3C trace context, so that Triton's own tracing joins the caller's trace.
+                result = await self._client.infer(model, inputs, outputs=[InferRequestedOutput(EMBEDDING_OUTPUT)],
+                                                  client_timeout=timeout, headers=trace_headers() or None)
+            except InferenceServerException as exc:
+                if str(exc.status()) == "StatusCode.DEADLINE_EXCEEDED":
+                    raise asyncio.TimeoutError(f"{model}: Triton did not answer in {timeout:.3f} s") from exc
+                raise self._error(model, exc) from exc
         if self._metrics is not None:
             self._metrics.backend_latency.labels(backend=self.name, encoder=model).observe(time.perf_counter() - start)
         embeddings = result.as_numpy(EMBEDDING_OUTPUT)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from motion_retrieval.errors import ConfigError, MotionDataError
-from motion_retrieval_server.admission import RETRY_PUSHBACK_KEY, ShedError
+from motion_retrieval_server.admission import ShedError, set_retry_pushback
 from motion_retrieval_server.backends.base import BackendError, BackendUnavailable
 from motion_retrieval_server.validation import RequestError
 
@@ -40,7 +40,7 @@ async def status_on_error(context: grpc.aio.ServicerContext, what: str) -> Async
         await context.abort(exc.code, str(exc))
     except ShedError as exc:  # admission: RESOURCE_EXHAUSTED (overloaded) or DEADLINE_EXCEEDED (not computed)
         if exc.retry_after_s is not None:  # gRPC retry pushback: clients' retry policies wait this long
-            context.set_trailing_metadata(((RETRY_PUSHBACK_KEY, str(int(exc.retry_after_s * 1000))),))
+            set_retry_pushback(context, exc.retry_after_s)
         await context.abort(exc.code, str(exc))
     except MotionDataError as exc:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))

@@ -40,6 +40,7 @@ from motion_retrieval_server.config import ServeConfig, ServiceLimits
 from motion_retrieval_server.metrics import ServiceMetrics
 from motion_retrieval_server.servicers.calls import check_budget, status_on_error, time_budget
 from motion_retrieval_server.servicers.embedding import to_features
+from motion_retrieval_server.tracing import span
 from motion_retrieval_server.validation import RequestError, check_text, check_top_k, decode_motion
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,9 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
         return await self._thread(search.store.ensure_loaded)
 
     async def _thread(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        """A blocking Milvus call on the Milvus threads (one span when the call is traced)."""
+        with span("milvus", **{"db.system": "milvus", "code.function": getattr(fn, "__qualname__", repr(fn))}):
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def _milvus_call(self, fn, *args, budget: float):
         """Run a blocking plugin call on the Milvus threads within the call's time budget."""

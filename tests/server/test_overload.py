@@ -201,6 +201,9 @@ def test_overloaded_calls_are_refused_before_their_message_is_read():
         def set_trailing_metadata(self, metadata):
             self.trailers = metadata
 
+        def trailing_metadata(self):
+            return self.trailers
+
         async def abort(self, code, details):
             raise Aborted(code, details)
 

@@ -67,4 +67,4 @@ def test_feature_dim_is_defined_once():
 def test_the_server_image_installs_only_the_serving_extras():
     dockerfile = (ROOT / "deploy" / "docker" / "server.Dockerfile").read_text()
     installs = [line for line in dockerfile.splitlines() if "pip install" in line]
-    assert installs and all('".[serve,milvus]"' in line for line in installs), installs
+    assert installs and all('".[serve,milvus,otel]"' in line for line in installs), installs
