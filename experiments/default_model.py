@@ -6,7 +6,9 @@
    PAPER.md 6), validating on the HumanML3D-dialect val split. The work run keeps a checkpoint, so an interrupted
    run resumes when the command is repeated.
 3. Ship it: ``motion_retrieval/pretrained/default/`` gets config.json, both towers in float16, stats/, metrics.jsonl
-   and curves.png (no optimizer checkpoint).
+   and curves.png (no optimizer checkpoint), and ``model_repository/`` is exported from exactly those files (the
+   description, its model id and the configs are committed with the run; tests/shipped/test_export_reproducible.py
+   fails when the two disagree).
 4. Score the SHIPPED (float16) towers where it matters (``experiments.common.score_run``), normalised with the
    run's statistics as the exported serving model does:
    - real optical mocap it never saw (``../shared/fixtures/bandai-namco-1``, 10 actions): zero-shot accuracy,
@@ -99,6 +101,13 @@ def run(args: argparse.Namespace) -> dict:
     result = train_run(work_run, sources, spec.model, spec.train, text_cache=work / "token_states.pt")
     trained = time.perf_counter()
     ship(work_run, out)
+    repository = None
+    if out.resolve() == default_run_dir().resolve():
+        # The committed description must name the committed towers: export what was just shipped, never a run
+        # that is about to be replaced (the export is deterministic, so a clean clone rebuilds the same files).
+        from motion_retrieval.export.repository import export_run
+
+        repository = export_run(out, REPO_ROOT / "model_repository").info.model_id
 
     real, prompts = load_real() if not args.quick else (None, {})
     # Evaluate exactly what ships (float16 towers).
@@ -108,6 +117,7 @@ def run(args: argparse.Namespace) -> dict:
     epoch_times = [line["train/epoch_time_s"] for line in metrics_lines if "train/epoch_time_s" in line]
     report = {
         "run_dir": str(out),
+        "model_id": repository,
         "config": args.config,
         "epochs": result.epochs,
         "train_corpora": {"humanml3d": str(humanml3d), "kitml": str(kitml)},
@@ -156,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"default model -> {report['run_dir']} ({report['epochs']} epochs, "
               f"{report['mean_epoch_time_s'] or 0:.1f} s/epoch)")
+        if report["model_id"]:
+            print(f"  exported to model_repository/ as {report['model_id']}")
         for row in report["targets"]:
             value = "not scored" if row["value"] is None else f"{row['value']:.1f} %"
             verdict = "PASS" if row["passed"] else "BELOW TARGET"

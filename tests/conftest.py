@@ -44,3 +44,15 @@ def cmu_bvh_dir() -> Path:
     if not (path / "131_01.bvh").exists():
         pytest.skip(f"real CMU BVH fixture not found at {path} (set MOTION_RETRIEVAL_FIXTURES)")
     return path
+
+
+@pytest.fixture(scope="session")
+def shipped_repository(tmp_path_factory) -> Path:
+    """The shipped default run (motion_retrieval/pretrained/default) exported into a temporary model repository,
+    once per session: a checkout holds no model.pt files. tests/shipped/ proves it is what model_repository/
+    describes, and scores it."""
+    from motion_retrieval.export.repository import export_run
+
+    out = tmp_path_factory.mktemp("shipped") / "model_repository"
+    export_run(None, out)
+    return out
