@@ -21,19 +21,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from motion_retrieval.data.record import MotionRecord
+from motion_retrieval.data.shards import RecordWalk, Shard
 from motion_retrieval.errors import ConfigError, MotionDataError
 from motion_retrieval.serving.inputs import InputError
 from motion_retrieval.serving.motions import validate_motion
@@ -153,18 +152,22 @@ def ingest_paths(
     progress: bool = True,
     reader: Reader | None = None,
     windower: Windower | None = None,
+    shard: Shard | None = None,
+    summary: IngestSummary | None = None,
 ) -> IngestSummary:
     """Ingest every motion the data layer reads from ``paths`` (files or folders) into ``store``: read, then
     :func:`ingest_records`.
 
     ``reader`` defaults to ``motion_retrieval.data.load.load_path`` and ``windower`` to
-    ``motion_retrieval.data.windows.split_into_windows``. A file that cannot be read or used is reported in
-    ``summary.skipped`` (one bad file never fails more than itself) and the rest goes on; Milvus becoming
-    unreachable raises ``MilvusUnavailableError``.
+    ``motion_retrieval.data.windows.split_into_windows``. ``shard``: only the files of that shard
+    (``motion_retrieval.data.shards``: a hash of each file's path relative to its PATH argument). A file that
+    cannot be read or used is reported in ``summary.skipped`` (one bad file never fails more than itself) and the
+    rest goes on; ``summary.files`` counts the files looked at, not the arguments. Milvus becoming unreachable
+    raises ``MilvusUnavailableError``. ``summary``: an empty one to fill (to watch progress while it runs).
     """
     _check_pair(store, embedder, batch_size)
-    summary = IngestSummary(model_id=store.model_id, collection=store.names.motions)
-    records = _read_paths(paths, reader or _default_reader(), summary)
+    summary = summary or IngestSummary(model_id=store.model_id, collection=store.names.motions)
+    records = _read_paths(paths, reader or _default_reader(), summary, shard)
     return ingest_records(records, store, embedder, batch_size=batch_size, window_seconds=window_seconds,
                           stride_seconds=stride_seconds, windower=windower, progress=progress, summary=summary,
                           _from_files=True)
@@ -366,34 +369,23 @@ def write_batch(todo: list[Pending], motion_vectors: np.ndarray, caption_vectors
 
 
 # ----------------------------------------------------------------------------------------------- reading
-def _read_paths(paths: Sequence[str | os.PathLike], reader: Reader, summary: IngestSummary) -> Iterator[
-        MotionRecord]:
-    for raw_path in paths:
-        path = Path(raw_path).expanduser()
-        if not path.exists():
-            summary.skipped.append(SkippedItem(os.fspath(path), "no such file or folder"))
-            continue
-        summary.files += 1
-        for record in _read(path, reader, summary):
-            yield dataclasses.replace(record, source=os.path.abspath(record.source or path))
+def _read_paths(paths: Sequence[str | os.PathLike], reader: Reader, summary: IngestSummary,
+                shard: Shard | None = None) -> Iterator[MotionRecord]:
+    """Records of ``paths`` (of one shard); files looked at and per-file failures go into ``summary`` as they come."""
+    walk = RecordWalk(paths, reader, shard)
+    reported = 0
+    for record in walk:
+        summary.files = len(walk.files)
+        reported = _report_walk_errors(walk, summary, reported)
+        yield record
+    summary.files = len(walk.files)
+    _report_walk_errors(walk, summary, reported)
 
 
-def _read(path: Path, reader: Reader, summary: IngestSummary) -> Iterator[MotionRecord]:
-    """Records of one path; what the reader cannot use is reported in ``summary.skipped``. A reader that fails in an
-    unplanned way (not a MotionDataError) ends this path only: the error is reported for it and the other paths
-    are still ingested."""
-    errors: list[MotionDataError] = []
-    accepts_errors = "errors" in inspect.signature(reader).parameters
-    try:
-        yield from (reader(path, errors=errors) if accepts_errors else reader(path))
-    except MotionDataError as exc:
-        summary.skipped.append(SkippedItem(exc.path or os.fspath(path), exc.problem))
-    except (OSError, ValueError, TypeError, MemoryError, EOFError) as exc:
-        log.warning("%s: the reader failed (%s: %s); skipping the rest of this path", path, type(exc).__name__, exc,
-                    exc_info=log.isEnabledFor(logging.DEBUG))
-        summary.skipped.append(SkippedItem(os.fspath(path), f"unreadable ({type(exc).__name__}: {exc})"))
-    for error in errors:
-        summary.skipped.append(SkippedItem(error.path or os.fspath(path), error.problem))
+def _report_walk_errors(walk: RecordWalk, summary: IngestSummary, reported: int) -> int:
+    for error in walk.errors[reported:]:
+        summary.skipped.append(SkippedItem(error.path or "", error.problem))
+    return len(walk.errors)
 
 
 def _caption_texts(record: MotionRecord) -> list[str]:

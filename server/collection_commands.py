@@ -4,7 +4,7 @@ Local mode (default) embeds in this process with the TorchScript towers of a mod
 (``--model-repository``, default ``./model_repository``) and talks to Milvus directly (``--milvus``: a Lite ``.db``
 file or a server URL; default ``$MOTION_RETRIEVAL_MILVUS_URI`` or ``./motion_retrieval.db``). Remote mode
 (``--server HOST:PORT``) embeds through the gRPC service; ``search --server`` also searches there (the service owns
-its Milvus), while ``ingest --server`` writes to ``--milvus`` itself, into the collection of the service's model.
+its Milvus), and ``ingest --server`` streams the files into the service's own collections (ingest_command).
 A secured service takes ``--server-token-file`` (or ``$MOTION_RETRIEVAL_SERVER_TOKEN``; never a token on the command
 line, where ``ps`` shows it) and ``--server-ca`` (TLS, with ``--server-name`` when the certificate names another
 host); its refusals are reported as one line naming the status and what to pass.
@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from motion_retrieval.cli import print_json
-from motion_retrieval.cli.data_commands import add_reader_arguments, reader_options
+from motion_retrieval.cli.data_commands import add_reader_arguments
 from motion_retrieval.errors import ConfigError, MotionDataError
+from motion_retrieval_server import ingest_command
+from motion_retrieval_server.ingest_command import add_ingest_arguments
 
 log = logging.getLogger(__name__)
 DEFAULT_REPOSITORY = Path("model_repository")
@@ -49,6 +50,7 @@ def register(subparsers) -> None:
     ingest.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     ingest.add_argument("--json", action="store_true", help="print one JSON object")
     add_reader_arguments(ingest)  # --rig-map, --up, --units, --skeleton, --fps for .bvh/.npy/.npz files
+    add_ingest_arguments(ingest)  # --shard, --metrics-port, --progress-interval, --wire, --stream-windows
     ingest.set_defaults(func=run_ingest)
 
     search = subparsers.add_parser(
@@ -101,34 +103,9 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------------------------------------------- ingest
 def run_ingest(args: argparse.Namespace) -> int:
-    from motion_retrieval.data.load import load_path
-    from motion_retrieval_milvus import IndexConfig, MotionStore, ingest_paths
-
-    options = reader_options(args)
-    reader = functools.partial(load_path, **options) if options else None
-    embedder = _embedder(args)
-    index = IndexConfig(kind=args.index, hnsw_m=args.hnsw_m, hnsw_ef_construction=args.hnsw_ef_construction)
-    with MotionStore.open(_milvus_config(args), embedder.model_id, embedder.dim, prefix=args.collection,
-                          index=index) as store:
-        summary = ingest_paths(
-            args.paths, store, embedder, batch_size=args.batch_size, window_seconds=args.window_seconds,
-            stride_seconds=args.stride_seconds, progress=not args.no_progress and not args.json, reader=reader,
-        )
-        stats = store.stats()
-    if args.json:
-        print_json({**summary.to_dict(), "stats": vars(stats)})
-    else:
-        print(f"model {summary.model_id} -> {stats.motions_collection} ({stats.uri})")
-        print(f"files {summary.files}, motions {summary.records}, windows {summary.windows}: "
-              f"{summary.ingested} written, {summary.unchanged} unchanged, {summary.captions} captions, "
-              f"{len(summary.skipped)} skipped, {len(summary.failed)} failed in {summary.seconds:.1f} s")
-        print(f"collection now holds {stats.motions} motions and {stats.captions} captions")
-        for item in summary.skipped + summary.failed:
-            what = item.source + (f" [{item.record_id}]" if item.record_id else "")
-            if item.start_s is not None and item.end_s is not None and item.end_s > item.start_s:
-                what += f" {item.start_s:g}-{item.end_s:g} s"
-            print(f"  skipped {what}: {item.reason}")
-    return 0 if not summary.failed else 1
+    """Local ingest, or through the service with --server (ingest_command)."""
+    return ingest_command.run_ingest(args, embedder_factory=_embedder, milvus_config=_milvus_config,
+                                     client_factory=_client, service_errors=_service_errors)
 
 
 # ---------------------------------------------------------------------------------------------------- search
