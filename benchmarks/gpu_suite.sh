@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one prepared script for a lent GPU machine (H100/H200; README "GPU figures"). It runs from a plain checkout
+# The one prepared script for a lent GPU machine (H100/H200; docs/BENCHMARKS.md, GPU rows). It runs from a plain checkout
 # with the machine's own torch (the project is not pip-installed there) and keeps what it has measured under $OUT
 # as it goes, so a run cut short still returns its figures:
 #   1. motion-tower throughput of the exported (TorchScript) towers per preset and precision

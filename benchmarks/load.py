@@ -4,7 +4,7 @@ deadline), shed calls (RESOURCE_EXHAUSTED, UNAVAILABLE), errors by status code, 
 service's resident memory; then the ratio of goodput at each level to goodput at light load, in the same run.
 
 Target (issue 11): goodput at concurrency 128-256 >= 80 % of goodput at light load (concurrency 4). Without
-admission control the service computed calls whose callers had given up, and goodput fell to 17 % at 256.
+admission control the service computed calls whose callers had given up, and goodput collapsed (docs/BENCHMARKS.md).
 
 Callers behave like well-configured gRPC clients: each sends its next call as soon as the last one ends; after a
 RESOURCE_EXHAUSTED or UNAVAILABLE it waits as a gRPC retry policy does: the server's pushback
@@ -248,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.concurrency = args.concurrency or (LONG_LEVELS if args.long else SHORT_LEVELS)
     args.deadlines = args.deadlines or ([1.0, 2.0] if args.long else [1.0])
-    # 20 s windows: with 7 s, four runs on the 2-core VM gave ratios from 0.55 to 1.37 at the same level (light-load
-    # goodput alone ranged 9-14.6 calls/s); with 20 s one run gave 0.85-1.01 over all overloaded levels.
+    # 20 s windows: with 7 s, runs of the same code on the 2-core VM disagreed by more than the effect measured
+    # (light-load goodput alone varied between windows); docs/BENCHMARKS.md has the figures.
     args.seconds = args.seconds or 20.0
 
     levels: list[Level] = []

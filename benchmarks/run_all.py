@@ -1,5 +1,5 @@
 """The CPU benchmark suite (``make bench``): every benchmark that runs on this machine kind, one after the other,
-each in its own process with its default settings (the README's "Measured figures"), each report kept as JSON.
+each in its own process with its default settings (the figures of docs/BENCHMARKS.md), each report kept as JSON.
 
 Each benchmark measures against its own baseline in the same run (ratios, not absolute timings). The suite fails
 when a benchmark fails: a non-zero exit status (which includes a benchmark that checks its own target ratio and

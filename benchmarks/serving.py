@@ -309,8 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 64])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--requests", type=int, default=8, help="requests per configuration (at least concurrency)")
-    # 3 s: with 1 s (about 30 batch-1 calls) the added p50 swung between -1 and +12 ms from run to run on 2 shared
-    # cores; with 8 s (330-740 calls) it read +2.6 ms for texts and +2.8 ms for motions.
+    # 3 s: with 1 s (a few dozen batch-1 calls) the added p50 swung by more than the target from run to run on 2
+    # shared cores; longer windows settle it (docs/BENCHMARKS.md, service vs in-process).
     parser.add_argument("--min-seconds", type=float, default=3.0, help="and at least this long per configuration")
     parser.add_argument("--skip-triton", action="store_true")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")

@@ -11,14 +11,14 @@
    fails when the two disagree).
 4. Score the SHIPPED (float16) towers where it matters (``experiments.common.score_run``), normalised with the
    run's statistics as the exported serving model does:
-   - real optical mocap it never saw (``../shared/fixtures/bandai-namco-1``, 10 actions): zero-shot accuracy,
-     t2m mAP, left/right accuracy (``benchmarks/real_mocap.py``);
+   - real optical mocap it never trained on (``bandai-namco-1``, 10 actions; the selection set, see
+     docs/EXPERIMENTS.md): zero-shot accuracy, t2m mAP, left/right accuracy (``benchmarks/real_mocap.py``);
    - the test split of a ``transfer``-variant corpus (seed 4: held-out phrasings, bodies, tempos, styles and
      action variants), t2m and m2t R@10, TMR's All protocol;
    - the test split of a fresh corpus of the training generator (seed 3), t2m and m2t R@10.
    Each figure is checked against ``TARGETS``; the command exits 1 when any is missed.
 
-    python -m experiments.default_model                       # the real thing (about 35 min on 2 CPU cores)
+    python -m experiments.default_model                       # the real thing (its duration: docs/BENCHMARKS.md)
     python -m experiments.default_model --quick               # minutes: a smoke run into build/, never shipped
 """
 
@@ -36,7 +36,7 @@ from experiments.common import REAL_FOLDER, REPO_ROOT
 
 log = logging.getLogger("experiments.default_model")
 
-# (where, metric) -> the least the shipped model must reach, in % (issue targets; README "default model").
+# (where, metric) -> the least the shipped model must reach, in % (issue targets; docs/EXPERIMENTS.md).
 TARGETS: dict[tuple[str, str], float] = {
     ("real/run", "zero_shot/accuracy"): 60.0,
     ("real/run", "t2m/mAP"): 50.0,
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="cpu", help="training preset or JSON (default: cpu)")
     parser.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     # Three times the ladder's corpora (experiments.transfer's 2,500 + 800): the same recipe on more data scored
-    # far higher on the transfer split and on left/right of real takes (README "Transfer").
+    # far higher on the transfer split and on left/right of real takes (docs/EXPERIMENTS.md, "The transfer ladder").
     parser.add_argument("--n-humanml3d", type=int, default=7500, help="HumanML3D-dialect clips (x2 with mirrors)")
     parser.add_argument("--n-kitml", type=int, default=2400, help="KIT-ML-dialect clips (x2 with mirrors)")
     parser.add_argument("--n-eval", type=int, default=1700,

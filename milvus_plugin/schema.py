@@ -196,7 +196,8 @@ def _create(client: MilvusClient, name: str, schema: CollectionSchema, kind: str
         index_params=index.index_params(client, lite),
         properties=_properties(kind, model_id, dim),
         # Session: a client sees its own writes, and searches do not wait for the server's time tick as Strong does
-        # (~350 ms per search on 2.3.5, against ~5 ms). Reads that must see every writer (resume checks, counts)
+        # (two orders of magnitude slower on 2.3.5: docs/BENCHMARKS.md). Reads that must see every writer (resume
+        # checks, counts)
         # ask for Strong themselves (store.py).
         consistency_level="Session",
     )

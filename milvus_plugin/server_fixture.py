@@ -1,8 +1,9 @@
 """A real Milvus 2.3.5 standalone on loopback, from the ``milvus`` package (tests, benchmarks, local trials).
 
-Recipe from ENVIRONMENT.md: a fresh base dir every time (restarting on an old one waits ~47 s for stale sessions),
-every component's ip pinned to 127.0.0.1 (otherwise it registers on a non-loopback address), and the port read
-back from ``default_server.listen_port`` (it can drift from 19530). Starts in about 10 s.
+Recipe from ENVIRONMENT.md: a fresh base dir every time (restarting on an old one waits for stale sessions to
+expire), every component's ip pinned to 127.0.0.1 (otherwise it registers on a non-loopback address), and the port
+read back from ``default_server.listen_port`` (it can drift from 19530). Start-up and restart times:
+docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations

@@ -203,8 +203,8 @@ class MotionStore:
         return self.delete_motions(ids)
 
     def flush(self) -> None:
-        # Lite searches unflushed rows from the memtable at 300-450 ms per query, flushed ones in ~20 ms
-        # (ENVIRONMENT.md), and a server seals segments on flush: always flush after an ingest.
+        # Lite searches unflushed rows from the memtable an order of magnitude slower than flushed ones
+        # (docs/BENCHMARKS.md), and a server seals segments on flush: always flush after an ingest.
         # The two flushes mostly wait on the server (segments sealed and persisted): run them side by side.
         with ThreadPoolExecutor(max_workers=2) as pool:
             futures = [pool.submit(self._call, "flush", name, self.client.flush, name)

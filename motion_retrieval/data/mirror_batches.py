@@ -3,9 +3,9 @@
 Why: a contrastive loss only learns what its in-batch negatives contradict. A corpus with HumanML3D's ``M`` mirrors
 holds "waves with the left hand" and "waves with the right hand" for every such motion, but with shuffled batches
 of 64 out of thousands of motions a motion meets its own mirror in about 1 % of its batches, so almost nothing
-asks the model to tell left from right. Measured on the shipped model before this: the text embeddings of "a
-person walks to the left." and "... to the right." had cosine 0.993, and real walk-left / walk-right takes were
-told apart with margins of a few hundredths. Putting each side-specific motion and its twin in one batch makes
+asks the model to tell left from right. A model trained on shuffled batches put the text embeddings of "a person
+walks to the left." and "... to the right." almost on one direction, and told real walk-left / walk-right takes
+apart by thin margins (docs/EXPERIMENTS.md). Putting each side-specific motion and its twin in one batch makes
 the other side the hardest negative of every such pair, every epoch.
 
 A pair is formed only when the captions the two twins carry this epoch differ (``CaptionedMotions.caption_for``
@@ -14,9 +14,9 @@ Twins whose captions are the same (a symmetric action, or a line without a side 
 ordinary samples: in one batch they would be near-identical motions with identical captions, each a false
 negative of the other.
 
-Measured (README, "Transfer"): with the CCCL recipe this did not make the model tell sides apart better on real
-takes (one run per corpus: left/right 56.7 and 80.0 %, the text cosine of the two walk captions unchanged at 0.993),
-so ``train.mirror_pairs`` is off in every preset; see ``loss.cccl_mask_twins`` for the teacher-term interplay.
+With the CCCL recipe this did not make the model tell sides apart better on real takes, nor move the two walk
+captions apart (docs/EXPERIMENTS.md, "The transfer ladder"), so ``train.mirror_pairs`` is off in every preset; see
+``loss.cccl_mask_twins`` for the teacher-term interplay.
 """
 
 from __future__ import annotations

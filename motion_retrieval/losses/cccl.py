@@ -10,14 +10,13 @@ With M, T the L2-normalised sampled motion / text latents and E the unit-norm te
   lambda(epoch) = clip((epoch - start) / (end - start), 0, 1) with 0-based epochs (40 / 100 in the paper)
   L_CCCL  = L_NCE + lambda (L_uni^m + L_uni^t) + max(1 - lambda, teacher_floor) L_teach
 
-``side_twins`` (B, B) bool (``mirror.side_twins``) marks left/right mirror twins with side-swapped captions
+``side_twins`` (B, B) bool (:func:`side_twins`) marks left/right mirror twins with side-swapped captions
 (``train.mirror_pairs`` puts them in one batch); with ``mask_twins`` (``loss.cccl_mask_twins``; off by default,
 as in the paper) their entries are left out of L_teach, masked in S^e, S^tt and S^mm alike. The frozen sentence
-model is blind to side ("a person walks to the left." / "... right.": cosine ~0.99 in MiniLM), and distilling
-its similarities pulls each twin towards the other, against the contrastive term that must tell them apart.
-Measured (README, "Transfer"): neither mirror pairing nor this mask is a reliable gain on real takes yet (one run
-each, left/right 56.7-80.0 % against 66.7 +/- 6.7 % for the default over three seeds), so both are off in the
-presets and kept as tested options.
+model is blind to side ("a person walks to the left." / "... right." are nearly one vector in MiniLM), and
+distilling its similarities pulls each twin towards the other, against the contrastive term that must tell them apart.
+Neither mirror pairing nor this mask was a reliable gain on real takes in our runs (docs/EXPERIMENTS.md, "The
+transfer ladder"), so both are off in the presets and kept as tested options.
 
 ``teacher_floor`` (0 in the paper) keeps some of the teacher's text-text structure after the hand-off: the text head
 then keeps the frozen language model's semantics for phrasings it never saw in training (our training captions
@@ -27,14 +26,26 @@ are procedural, the queries users type are not).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from motion_retrieval.losses.infonce import symmetric_cross_entropy
+from motion_retrieval.mirror import mirror_partners
 
 SCALE_NAMES = ("mt", "mm", "tt", "e")  # one learnable log-scale per similarity matrix (S^tm shares S^mt's)
+
+
+def side_twins(keys: Sequence[str], captions: Sequence[str]) -> torch.Tensor:
+    """(B, B) bool: True where batch samples i and j are left/right mirror twins carrying different captions (the
+    same line with its side words swapped): the pairs ``train.mirror_pairs`` brings together."""
+    twins = torch.zeros(len(keys), len(keys), dtype=torch.bool)
+    for i, j in enumerate(mirror_partners(keys)):
+        if j is not None and captions[i] != captions[j]:
+            twins[i, j] = twins[j, i] = True
+    return twins
 
 
 def cccl_lambda(epoch: float, start: int, end: int) -> float:

@@ -242,13 +242,12 @@ def _tmr() -> ModelConfig:
 
 
 def _cpu_motpp() -> ModelConfig:
-    """MoT++ at CPU size: the paper's encoder in the `cpu` recipe (12 epochs on ~5k clips in ~26 min on 2 cores).
+    """MoT++ at CPU size: the paper's encoder in the `cpu` recipe (12 epochs; its CPU cost: docs/BENCHMARKS.md).
 
     The motion width is the cost driver: MoT++'s spatial stage runs on 9 tokens per real frame (~1100 tokens for a
     6 s clip), so d_model 96 with one spatial block costs ~0.7 GFLOP per clip for forward + backward, against ~1.4 at
     d_model 128. Motion dropout and drop-path are off: on CPU, drawing dropout masks for the spatial stage's
-    activations costs as much as the rest of the step together (measured: 3.9 s vs 1.4-2.2 s per step of 64), and
-    the procedural corpus gives fresh clips cheaply instead. The text head reads ~15 tokens per caption, costs
+    activations costs as much as the rest of the step together (docs/EXPERIMENTS.md), and the procedural corpus gives fresh clips cheaply instead. The text head reads ~15 tokens per caption, costs
     little, and keeps its dropout. The CCCL hand-off keeps the paper's proportions (40/250 -> 100/250 of training)
     for the 12-epoch cpu recipe; ``scale_cccl_schedule`` fits it to another epoch count. The embedding stays 256-d:
     that is the public contract.
@@ -260,7 +259,7 @@ def _cpu_motpp() -> ModelConfig:
         text=TextEncoderConfig(d_model=128, layers=2, heads=4, ff=256, dropout=0.1, max_tokens=48),
         # Sampling noise at a tenth of sigma (TEMOS/TMR's `fact`): at initialisation mu barely differs between
         # motions while sigma is ~1, and a 12-epoch run cannot wait for the encoders to outgrow full-scale noise
-        # (experiments/transfer.py, MoT++: fresh-corpus R@10 64 -> 93 %, real zero-shot 37 -> 49 %, 3 seeds each).
+        # (experiments/transfer.py; docs/EXPERIMENTS.md, the motpp-asis and motpp-fixed rows).
         latent=LatentConfig(dim=256, variational=True, noise_scale=0.1),
         decoder=DecoderConfig(enabled=False, layers=2, heads=4, ff=256),
         loss=LossConfig(cccl_start_epoch=2, cccl_end_epoch=5),
@@ -270,12 +269,10 @@ def _cpu_motpp() -> ModelConfig:
 def _cpu() -> ModelConfig:
     """The shipped default model: the TMR-style (ACTOR) motion encoder at CPU size, the MiniLM text head, CCCL.
 
-    Trained with the `cpu` recipe on the default model's corpora (12 epochs on ~16k clips with mirrors, ~21 min of
-    training on 2 idle CPU cores) it reaches 99.8 / 99.4 % t2m / m2t R@10 on a fresh 510-motion test split of our
-    corpus, 84.1 / 86.5 % on the transfer split, and 64.8 % zero-shot accuracy and 63.9 % mAP on real optical
-    mocap. On the ladder's smaller corpora MoT++ at the same size (`cpu-motpp`) reaches 92.9 ± 0.7 % fresh but
-    less on real takes (mAP 41.7 against 49.0 over three seeds), so the default stays TMR-style (README,
-    "Transfer"). The fields MoT++ alone reads (attention, spatial/temporal layers) keep the `cpu-motpp` values
+    Trained with the `cpu` recipe on the default model's corpora (12 epochs on ~16k clips with mirrors). At this
+    size on our corpora the whole-frame encoder scored as well as MoT++ (`cpu-motpp`) or better on real takes and
+    the transfer split, in less CPU time, so the default stays TMR-style; the scores of both over seeds, and the
+    sets they were chosen on, are in docs/EXPERIMENTS.md. The fields MoT++ alone reads (attention, spatial/temporal layers) keep the `cpu-motpp` values
     so that switching `motion.kind` back gives that preset. Motion dropout is off for the CPU cost reason given in
     `_cpu_motpp`. The embedding stays 256-d: that is the public contract.
     """

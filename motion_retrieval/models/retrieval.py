@@ -13,10 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from motion_retrieval.losses.cccl import CCCLLoss
+from motion_retrieval.losses.cccl import CCCLLoss, side_twins
 from motion_retrieval.losses.infonce import InfoNCELoss
 from motion_retrieval.losses.vae import kl_loss, latent_consistency_loss, reconstruction_loss
-from motion_retrieval.mirror import side_twins
 from motion_retrieval.models.actor import ActorMotionDecoder, ActorMotionEncoder, ActorTextEncoder
 from motion_retrieval.models.config import LossConfig, ModelConfig, MotionEncoderConfig
 from motion_retrieval.models.mot import MoTEncoder

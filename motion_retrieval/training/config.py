@@ -99,7 +99,7 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     # hand-off (epochs 5-12) is sized for 30 epochs; a larger step and batch than the paper's (TMR's lr 1e-4,
     # doubled) converge in the time `make default-model` may take.
     # The shipped default also randomises tempo, trims the clip ends and jitters the features (data.augment): real
-    # mocap scored better with it (experiments/transfer.py, README "default model").
+    # mocap scored better with it (experiments/transfer.py; docs/EXPERIMENTS.md, "The transfer ladder").
     "cpu": {"lr": 3e-4, "batch_size": 64, "epochs": 12, "eval_batch_size": 128,
             "augment": {"tempo": 0.15, "crop": 0.05, "noise": 0.05}},
     "cpu-motpp": {"lr": 3e-4, "batch_size": 64, "epochs": 12, "eval_batch_size": 128},

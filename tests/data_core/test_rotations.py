@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from motion_retrieval import rotations as R
 
@@ -98,16 +97,3 @@ def test_gaussian_filter_matches_scipy():
     for sigma in (1.0, 20.0):
         np.testing.assert_allclose(R.gaussian_filter1d(x, sigma), ndimage.gaussian_filter1d(x, sigma, axis=0,
                                    mode="nearest"), atol=1e-12)
-
-
-def test_torch_twins_agree_with_numpy():
-    q, r = _rand_quats(10, 11), _rand_quats(10, 12)
-    v = np.random.default_rng(13).normal(size=(10, 3))
-    c6 = R.quaternion_to_cont6d(q)
-    t = torch.from_numpy
-    np.testing.assert_allclose(R.qmul_torch(t(q), t(r)).numpy(), R.qmul(q, r), atol=1e-12)
-    np.testing.assert_allclose(R.qrot_torch(t(q), t(v)).numpy(), R.qrot(q, v), atol=1e-12)
-    np.testing.assert_allclose(R.qinv_torch(t(q)).numpy(), R.qinv(q))
-    m = R.cont6d_to_matrix_torch(t(c6))
-    np.testing.assert_allclose(m.numpy(), R.cont6d_to_matrix(c6), atol=1e-12)
-    np.testing.assert_allclose(R.matrix_to_cont6d_torch(m).numpy(), c6, atol=1e-12)

@@ -143,7 +143,7 @@ def test_cccl_leaves_side_twins_out_of_the_teacher_term_only():
 
 
 def test_side_twins_mark_mirror_pairs_whose_captions_differ():
-    from motion_retrieval.mirror import side_twins
+    from motion_retrieval.losses.cccl import side_twins
 
     keys = ["000001", "M000001", "000002", "M000002", "000003"]
     captions = ["waves the left hand", "waves the right hand", "jumps", "jumps", "M000001"]
