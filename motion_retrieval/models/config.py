@@ -247,8 +247,9 @@ def _cpu_motpp() -> ModelConfig:
     The motion width is the cost driver: MoT++'s spatial stage runs on 9 tokens per real frame (~1100 tokens for a
     6 s clip), so d_model 96 with one spatial block costs ~0.7 GFLOP per clip for forward + backward, against ~1.4 at
     d_model 128. Motion dropout and drop-path are off: on CPU, drawing dropout masks for the spatial stage's
-    activations costs as much as the rest of the step together (docs/EXPERIMENTS.md), and the procedural corpus gives fresh clips cheaply instead. The text head reads ~15 tokens per caption, costs
-    little, and keeps its dropout. The CCCL hand-off keeps the paper's proportions (40/250 -> 100/250 of training)
+    activations costs as much as the rest of the step together (docs/EXPERIMENTS.md), and the procedural corpus
+    gives fresh clips cheaply instead. The text head reads ~15 tokens per caption, costs little, and keeps its
+    dropout. The CCCL hand-off keeps the paper's proportions (40/250 -> 100/250 of training)
     for the 12-epoch cpu recipe; ``scale_cccl_schedule`` fits it to another epoch count. The embedding stays 256-d:
     that is the public contract.
     """
@@ -272,9 +273,9 @@ def _cpu() -> ModelConfig:
     Trained with the `cpu` recipe on the default model's corpora (12 epochs on ~16k clips with mirrors). At this
     size on our corpora the whole-frame encoder scored as well as MoT++ (`cpu-motpp`) or better on real takes and
     the transfer split, in less CPU time, so the default stays TMR-style; the scores of both over seeds, and the
-    sets they were chosen on, are in docs/EXPERIMENTS.md. The fields MoT++ alone reads (attention, spatial/temporal layers) keep the `cpu-motpp` values
-    so that switching `motion.kind` back gives that preset. Motion dropout is off for the CPU cost reason given in
-    `_cpu_motpp`. The embedding stays 256-d: that is the public contract.
+    sets they were chosen on, are in docs/EXPERIMENTS.md. The fields MoT++ alone reads (attention, spatial/temporal
+    layers) keep the `cpu-motpp` values so that switching `motion.kind` back gives that preset. Motion dropout is
+    off for the CPU cost reason given in `_cpu_motpp`. The embedding stays 256-d: that is the public contract.
     """
     config = _cpu_motpp()
     return config.replace(name="cpu", motion__kind="actor")
