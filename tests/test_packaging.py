@@ -8,9 +8,10 @@ from pathlib import Path
 import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-IMPORT_NAMES = {"server": "motion_retrieval_server", "milvus_plugin": "motion_retrieval_milvus"}
+IMPORT_NAMES = {"server": "motion_retrieval_server", "milvus_plugin": "motion_retrieval_milvus",
+                "web": "motion_retrieval_web"}
 # A Python import of the folder names themselves, which only resolves by accident from the repository root.
-_GENERIC_IMPORT = re.compile(r"^\s*(from|import)\s+(server|milvus_plugin)\b", re.MULTILINE)
+_GENERIC_IMPORT = re.compile(r"^\s*(from|import)\s+(server|milvus_plugin|web)\b", re.MULTILINE)
 # A module path in a string: `-m` arguments, entry points, mock targets.
 _GENERIC_MODULE_STRING = re.compile(r"[\"'](server|milvus_plugin)(\.[a-z_]+)+[\"':]")
 
@@ -33,7 +34,7 @@ def test_every_package_folder_is_listed_under_its_import_name():
 
 def test_no_code_imports_the_generic_folder_names():
     offenders = []
-    for folder in ("motion_retrieval", "server", "milvus_plugin", "tests", "benchmarks", "experiments"):
+    for folder in ("motion_retrieval", "server", "milvus_plugin", "web", "tests", "benchmarks", "experiments"):
         for path in (ROOT / folder).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             if _GENERIC_IMPORT.search(text) or _GENERIC_MODULE_STRING.search(text):
