@@ -103,6 +103,9 @@ def add_reader_arguments(parser: argparse.ArgumentParser) -> None:
                        help="joint layout of .npy/.npz arrays without joint names: smpl22, smplh, smplx, kit21, "
                             "h36m17 (default: by joint count)")
     group.add_argument("--fps", type=float, default=None, help="frame rate of .npy arrays (default: the file's, or 20)")
+    group.add_argument("--body-model", default=None, metavar="DIR",
+                       help="AMASS / SMPL-family .npz poses: a folder of your SMPL, SMPL-H or SMPL-X .npz model "
+                            "files for exact per-subject joints (default: mean-shape joints; docs/INGEST.md)")
 
 
 def reader_options(args: argparse.Namespace) -> dict:
@@ -120,6 +123,8 @@ def reader_options(args: argparse.Namespace) -> dict:
         options["skeleton"] = args.skeleton
     if getattr(args, "fps", None) is not None:
         options["fps"] = args.fps
+    if getattr(args, "body_model", None):
+        options["body_model"] = args.body_model
     return options
 
 

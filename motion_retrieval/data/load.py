@@ -70,6 +70,7 @@ def motion_files(folder: str | os.PathLike) -> list[Path]:
 
 READER_OPTIONS = ("units", "up", "fps", "skeleton", "rig", "rig_map", "compute_features", "limits")
 
+READER_OPTIONS += ("body_model",)  # AMASS .npz: a folder of the user's SMPL-family model files (data/amass.py)
 
 def read_file_with_mapping(path: str | os.PathLike, **options) -> tuple[MotionRecord, RigMapping]:
     """One .bvh / .npy / .npz file as a record, and how its joints were mapped onto SMPL-22.
@@ -98,6 +99,12 @@ def read_file_with_mapping(path: str | os.PathLike, **options) -> tuple[MotionRe
     units, up = options.get("units"), options.get("up")
     if path.suffix.lower() == ".bvh":
         return read_bvh_with_mapping(path, units=units or "auto", up=up or "auto", **common)
+    if path.suffix.lower() == ".npz":
+        from motion_retrieval.data.amass import is_amass_npz, read_amass_with_mapping
+
+        if is_amass_npz(path, common["limits"]):  # SMPL-family pose parameters, not joint positions
+            return read_amass_with_mapping(path, body_model=options.get("body_model"), fps=options.get("fps"),
+                                           compute_features=common["compute_features"], limits=common["limits"])
     # None lets an .npz's own "units"/"up" entries count; "auto" is the default after them
     return read_mocap_with_mapping(
         path, skeleton=options.get("skeleton"), fps=options.get("fps"), units=units, up=up, **common
