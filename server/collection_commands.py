@@ -1,10 +1,11 @@
 """``motion-retrieval ingest`` and ``motion-retrieval search``: motion collections in Milvus, from the command line.
 
 Local mode (default) embeds in this process with the TorchScript towers of a model repository
-(``--model-repository``, default ``./model_repository``) and talks to Milvus directly (``--milvus``: a Lite ``.db``
-file or a server URL; default ``$MOTION_RETRIEVAL_MILVUS_URI`` or ``./motion_retrieval.db``). Remote mode
-(``--server HOST:PORT``) embeds through the gRPC service; ``search --server`` also searches there (the service owns
-its Milvus), and ``ingest --server`` streams the files into the service's own collections (ingest_command).
+(``--model-repository``; default: ``serving.repository.default_model_repository``) and talks to Milvus directly
+(``--milvus``: a Lite ``.db`` file or a server URL; default ``$MOTION_RETRIEVAL_MILVUS_URI`` or
+``./motion_retrieval.db``). Remote mode (``--server HOST:PORT``) embeds through the gRPC service; ``search
+--server`` also searches there (the service owns its Milvus), and ``ingest --server`` streams the files into the
+service's own collections (ingest_command).
 A secured service takes ``--server-token-file`` (or ``$MOTION_RETRIEVAL_SERVER_TOKEN``; never a token on the command
 line, where ``ps`` shows it) and ``--server-ca`` (TLS, with ``--server-name`` when the certificate names another
 host); its refusals are reported as one line naming the status and what to pass.
@@ -22,11 +23,11 @@ from typing import Any
 from motion_retrieval.cli import print_json
 from motion_retrieval.cli.data_commands import add_reader_arguments
 from motion_retrieval.errors import ConfigError, MotionDataError
+from motion_retrieval.serving.repository import default_model_repository
 from motion_retrieval_server import ingest_command
 from motion_retrieval_server.ingest_command import add_ingest_arguments
 
 log = logging.getLogger(__name__)
-DEFAULT_REPOSITORY = Path("model_repository")
 SERVER_TOKEN_ENV = "MOTION_RETRIEVAL_SERVER_TOKEN"
 
 
@@ -97,7 +98,8 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server-name", default=None, metavar="NAME",
                         help="host name the service's certificate names, when it differs from HOST")
     parser.add_argument("--model-repository", type=Path, default=None, metavar="DIR",
-                        help=f"exported model repository for local embedding (default: ./{DEFAULT_REPOSITORY})")
+                        help="exported model repository for local embedding (default: $MOTION_RETRIEVAL_MODEL_"
+                             "REPOSITORY, else ./model_repository, else the source checkout's)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per Milvus call")
 
 
@@ -270,7 +272,7 @@ def _embedder(args: argparse.Namespace):
         return _client(args)
     from motion_retrieval.inference.embedder import TorchScriptEmbedder
 
-    repository = args.model_repository or DEFAULT_REPOSITORY
+    repository = args.model_repository or default_model_repository()
     if not (repository / "motion_retrieval.json").is_file():
         raise ConfigError(
             f"{repository}: not an exported model repository (no motion_retrieval.json); run "

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from motion_retrieval.errors import MotionRetrievalError
+from motion_retrieval.serving.repository import default_model_repository
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ class DemoConfig:
     out_dir: Path = Path("demo_output")
     clips: int = 200  # originals; the corpus holds twice as many motions with the mirrors
     seed: int = 2026  # not a seed the default model was trained on
-    model_repository: Path = REPO_ROOT / "model_repository"
+    # Exported here from the run when missing or stale; unset: serving.repository.default_model_repository.
+    model_repository: Path = field(default_factory=default_model_repository)
     run_dir: Path | None = None  # None = the shipped default model
     triton: bool = False  # serve through the real local tritonserver
     top_k: int = 5
@@ -296,7 +298,9 @@ def register(subparsers) -> None:
     parser.add_argument("--clips", type=int, default=DemoConfig.clips, help="procedural clips to generate")
     parser.add_argument("--seed", type=int, default=DemoConfig.seed, help="corpus seed")
     parser.add_argument("--run", type=Path, default=None, help="trained run to export (default: the shipped model)")
-    parser.add_argument("--model-repository", type=Path, default=DemoConfig.model_repository)
+    parser.add_argument("--model-repository", type=Path, default=None, metavar="DIR",
+                        help="model repository to export to and serve (default: $MOTION_RETRIEVAL_MODEL_REPOSITORY, "
+                             "else ./model_repository, else the source checkout's)")
     parser.add_argument("--triton", action="store_true", help="serve through the bundled tritonserver")
     parser.add_argument("--top-k", type=int, default=DemoConfig.top_k)
     parser.add_argument("--no-real-bvh", action="store_true", help="do not ingest ../shared/fixtures/bvh-cmu")
@@ -310,8 +314,8 @@ def _handle(args) -> int:
     if args.clips < 10:
         raise DemoError(f"--clips {args.clips}: need at least 10 clips for a meaningful demo")
     config = DemoConfig(out_dir=args.out, clips=args.clips, seed=args.seed, run_dir=args.run,
-                        model_repository=args.model_repository, triton=args.triton, top_k=args.top_k,
-                        include_real_bvh=not args.no_real_bvh)
+                        model_repository=args.model_repository or default_model_repository(), triton=args.triton,
+                        top_k=args.top_k, include_real_bvh=not args.no_real_bvh)
     if not args.json:
         print(f"motion-retrieval demo -> {config.out_dir}/ (first run: corpus + export take a minute or two)",
               flush=True)

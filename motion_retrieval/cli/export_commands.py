@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 from motion_retrieval.cli import print_json
-
-DEFAULT_REPOSITORY = Path("model_repository")
+from motion_retrieval.serving.repository import REPOSITORY_DIR, default_model_repository
 
 
 def register(subparsers) -> None:
@@ -23,8 +22,8 @@ def register(subparsers) -> None:
                     "verification passes.",
     )
     export.add_argument("--run", type=Path, default=None, help="run directory (default: the shipped default model)")
-    export.add_argument("--out", type=Path, default=DEFAULT_REPOSITORY,
-                        help=f"model repository to write (default: ./{DEFAULT_REPOSITORY})")
+    export.add_argument("--out", type=Path, default=Path(REPOSITORY_DIR),
+                        help=f"model repository to write (default: ./{REPOSITORY_DIR})")
     export.add_argument("--stats-dataset", default=None,
                         help="whose statistics normalise motions inside the model (default: the run's first dataset)")
     export.add_argument("--no-gpu-config", action="store_true",
@@ -44,8 +43,9 @@ def register(subparsers) -> None:
                     "model.pt files through generated Python-backend mirrors (same names, tensors and batching). "
                     "Waits until ready, prints the endpoints and runs until SIGTERM or Ctrl-C.",
     )
-    triton.add_argument("--model-repository", type=Path, default=DEFAULT_REPOSITORY,
-                        help=f"exported model repository (default: ./{DEFAULT_REPOSITORY})")
+    triton.add_argument("--model-repository", type=Path, default=None, metavar="DIR",
+                        help="exported model repository (default: $MOTION_RETRIEVAL_MODEL_REPOSITORY, else "
+                             "./model_repository, else the source checkout's)")
     triton.add_argument("--grpc-port", type=int, default=None, help="gRPC port (default: a free port)")
     triton.add_argument("--http-port", type=int, default=None, help="HTTP port (default: a free port)")
     triton.add_argument("--metrics-port", type=int, default=None, help="metrics port (default: a free port)")
@@ -102,8 +102,9 @@ def _raise_stop(signum, frame):
 def _triton(args: argparse.Namespace) -> int:
     from motion_retrieval.export.triton_local import LocalTriton
 
-    server = LocalTriton(args.model_repository, args.grpc_port, args.http_port, args.metrics_port,
-                         num_threads=args.num_threads, log_path=args.log_file)
+    repository = args.model_repository or default_model_repository()
+    server = LocalTriton(repository, args.grpc_port, args.http_port, args.metrics_port, num_threads=args.num_threads,
+                         log_path=args.log_file)
     previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.start()
@@ -113,7 +114,7 @@ def _triton(args: argparse.Namespace) -> int:
         if args.json:
             print_json(endpoints)
         else:
-            print(f"tritonserver ready (pid {server.pid}), serving {server.info.model_id} from {args.model_repository}")
+            print(f"tritonserver ready (pid {server.pid}), serving {server.info.model_id} from {server.repo}")
             print(f"  gRPC     {endpoints['grpc']}\n  HTTP     {endpoints['http']}\n  metrics  {endpoints['metrics']}")
             print("Ctrl-C or SIGTERM stops it.", flush=True)
         while True:

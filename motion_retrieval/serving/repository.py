@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,10 @@ from motion_retrieval.serving.tensors import MOTION_MODEL, TEXT_MODEL
 
 FORMAT_VERSION = 2
 INFO_FILE = "motion_retrieval.json"
+REPOSITORY_DIR = "model_repository"  # what `motion-retrieval export` writes in the working folder by default
+REPOSITORY_ENV = "MOTION_RETRIEVAL_MODEL_REPOSITORY"  # set by the Helm chart and the server image
+# A source checkout's export (`make export` builds it beside the packages); absent from an installed wheel.
+CHECKOUT_REPOSITORY = Path(__file__).resolve().parents[2] / REPOSITORY_DIR
 CONFIG_FILE = "config.pbtxt"
 GPU_CONFIG = "gpu"  # REPO/<model>/configs/gpu.pbtxt; Triton: --model-config-name=gpu
 CONFIGS_DIR = "configs"
@@ -141,6 +146,24 @@ class RepositoryInfo:
             "serving": self.serving.to_json(), "torch_version": self.torch_version,
             "weights_sha256": dict(self.weights_sha256), "torchscript": dict(self.torchscript),
         }
+
+
+def default_model_repository(environ: Mapping[str, str] | None = None, cwd: str | os.PathLike | None = None) -> Path:
+    """The model repository every command uses when none is named (``--model-repository``). In this order:
+
+    1. ``$MOTION_RETRIEVAL_MODEL_REPOSITORY``, when set;
+    2. ``./model_repository``, when it holds an export (``motion_retrieval.json``);
+    3. the source checkout's ``model_repository/`` (``make export``), when it holds one;
+    4. ``./model_repository`` (where ``export`` writes), whose absence the command then reports.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get(REPOSITORY_ENV, "").strip():
+        return Path(environ[REPOSITORY_ENV].strip())
+    here = Path(REPOSITORY_DIR) if cwd is None else Path(cwd) / REPOSITORY_DIR
+    for candidate in (here, CHECKOUT_REPOSITORY):
+        if (candidate / INFO_FILE).is_file():
+            return candidate
+    return here
 
 
 def write_repository_info(info: RepositoryInfo) -> Path:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from motion_retrieval.errors import ConfigError
-from motion_retrieval_server.config import DEFAULT_MODEL_REPOSITORY, add_serve_arguments, resolve_config
+from motion_retrieval.serving.repository import default_model_repository
+from motion_retrieval_server.config import add_serve_arguments, resolve_config
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -19,7 +20,7 @@ def parse(*argv: str) -> argparse.Namespace:
 
 def test_defaults():
     config = resolve_config(parse(), environ={})
-    assert config.model_repository == DEFAULT_MODEL_REPOSITORY
+    assert config.model_repository == default_model_repository({})
     assert (config.backend, config.host, config.port, config.metrics_port) == ("torchscript", "0.0.0.0", 50051, 9090)
     assert config.milvus_uri is None and not config.search_enabled
     assert config.auth_token is None and not config.tls_enabled
