@@ -3,7 +3,7 @@
 A vector only means something next to the model that produced it, so every collection is named after the model id
 (``motions_<model_id>``, ``captions_<model_id>``, with an optional prefix) and records the id and dimension in its
 properties; opening a collection built by another model is refused (``CollectionMismatchError``). Dynamic fields are
-off: every filterable value is a typed scalar column (ENVIRONMENT.md: filters on JSON fields are ~20x slower).
+off: every filterable value is a typed scalar column (filters on JSON fields are far slower: docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations

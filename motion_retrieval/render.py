@@ -4,8 +4,8 @@ Input is joint positions (T, 22, 3) SMPL-22 or (T, 21, 3) KIT-ML, Y-up; ``render
 ((T, 263) -> ``features_to_joints``; (T, 251) KIT-ML) and anything ``data.load`` reads (.bvh, .npz). The figure is
 drawn in a fixed oblique view (30 degrees off the front, camera level with the floor so that the floor is one
 line) so that both depth and side-to-side movement show; the person's left side is drawn in blue, the right in
-red, the spine in black. Pillow draws both (a Matplotlib figure per frame is ~50x slower on a busy CPU and adds
-nothing a stick figure needs); no display is needed.
+red, the spine in black. Pillow draws both (a Matplotlib figure per frame is far slower on a busy CPU, see
+docs/BENCHMARKS.md, and adds nothing a stick figure needs); no display is needed.
 """
 
 from __future__ import annotations

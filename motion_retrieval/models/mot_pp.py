@@ -13,7 +13,7 @@ Initialisation and dropout follow the official code: PyTorch's default ``nn.Line
 distribution/CLS tokens and spatial positional embeddings, dropout only after the positional encodings and in the
 head, stochastic depth in the blocks and no dropout inside them (attention weights, after attention, feed-forward).
 A ViT-style trunc-normal(0.02) initialisation of every Linear, which an earlier version used, leaves mu almost the
-same for every motion at the start (pairwise cosine 0.9993) while the sampled latent noise has sigma ~1, so the
+same for every motion at the start (docs/EXPERIMENTS.md) while the sampled latent noise has sigma ~1, so the
 contrastive gradient is mostly noise for hundreds of steps.
 
 Two deliberate differences from the official code (PAPER.md 2, "code quirks"): the padding mask is honoured
