@@ -10,11 +10,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from motion_retrieval.errors import ConfigError
+from motion_retrieval.serving.repository import default_model_repository
 
 ENV_PREFIX = "MOTION_RETRIEVAL_"
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-# Exported from the shipped default run by `motion-retrieval export --out model_repository` (`make export`).
-DEFAULT_MODEL_REPOSITORY = PROJECT_ROOT / "model_repository"
 BACKENDS = ("torchscript", "triton")
 LOG_FORMATS = ("json", "text")
 
@@ -38,7 +36,8 @@ class ServiceLimits:
 
 @dataclass(frozen=True)
 class ServeConfig:
-    model_repository: Path = DEFAULT_MODEL_REPOSITORY  # exported Triton model repository (tokenizer, model info)
+    # Exported Triton model repository (tokenizer, model info); unset: serving.repository.default_model_repository.
+    model_repository: Path = field(default_factory=default_model_repository)
     backend: str = "torchscript"  # "torchscript" (in process) or "triton"
     triton_url: str = "localhost:8001"  # Triton's gRPC endpoint, for backend "triton"
     milvus_uri: str | None = None  # Milvus server URI or Milvus Lite file; None disables SearchService
@@ -175,7 +174,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     env = {dest: ENV_PREFIX + suffix for dest, (suffix, _) in _ENV.items()}
     add = parser.add_argument
     add("--model-repository", type=Path, metavar="DIR",
-        help=f"exported model repository [{env['model_repository']}; default: {DEFAULT_MODEL_REPOSITORY}]")
+        help=f"exported model repository [{env['model_repository']}; default: ./model_repository when it holds an "
+             "export, else the source checkout's]")
     add("--backend", choices=BACKENDS, help=f"where the encoders run [{env['backend']}; default: torchscript]")
     add("--triton-url", metavar="HOST:PORT",
         help=f"Triton gRPC endpoint [{env['triton_url']}; default: localhost:8001]")
@@ -282,6 +282,8 @@ def resolve_config(args: argparse.Namespace | None = None, environ: Mapping[str,
     for dest in _ENV:
         flag = getattr(args, dest, None) if args is not None else None
         values[dest] = flag if flag is not None else _from_env(dest, environ)
+    if values["model_repository"] is None:
+        values["model_repository"] = default_model_repository(environ)
 
     tokens = {"auth_token": _token(values, args, "auth_token", "auth token"),
               "search_token": _token(values, args, "search_token", "search token"),
