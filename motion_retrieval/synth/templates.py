@@ -857,8 +857,8 @@ TEMPLATES: dict[str, tuple[list[str], list[str] | None]] = {
 # Count-free phrasings of the gaits, shared by both dialects and added to each family's list (``captions
 # .templates_for``). People searching a library write "a person walks forward" or "someone jogging", never the
 # number of steps; when every gait caption stated a count, the text tower placed such plain queries far from all
-# locomotion (measured on the real takes: walk/run/dash queries at cosine 0.14 / -0.02 / 0.16 to their own takes,
-# against 0.44 / 0.42 / 0.43 for the model trained with fewer counted captions). Side, speed and direction stay.
+# locomotion, far below where a model trained with fewer counted captions put them (measured on the real takes:
+# docs/EXPERIMENTS.md, "Count-free gait captions"). Side, speed and direction stay.
 COUNT_FREE: dict[str, list[str]] = {
     "walk": ["walks forward {speed}", "is walking straight ahead {speed}", "walks {speed} in a straight line",
              "goes for a walk {speed}", "walks ahead {speed}"],
