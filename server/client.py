@@ -167,6 +167,15 @@ class MotionRetrievalClient:
         return messages.ingest_summary(self._call(self._search.IngestMotions, messages.ingest_requests(records),
                                                   timeout=timeout))
 
+    def ingest_paths(self, paths: Sequence[str | os.PathLike], **options: Any):
+        """Read motion files and folders here and ingest them into the service's own collections (streamed through
+        IngestMotions); returns a ``remote_ingest.RemoteIngestSummary``. ``options``: ``shard``, ``reader_options``,
+        ``config`` (``RemoteIngestConfig``), ``progress`` (``motion_retrieval_server.remote_ingest.ingest_paths``).
+        Needs the data layer (``motion_retrieval[milvus]`` or ``[serve]``) beside ``[client]``."""
+        from motion_retrieval_server.remote_ingest import ingest_paths
+
+        return ingest_paths(self, paths, **options)
+
     def delete(self, ids: Sequence[str] = (), names: Sequence[str] = ()) -> int:
         """Delete motions by row id (hit ``id``) and/or record id (``name``, with all its windows); returns the
         motion rows removed."""
