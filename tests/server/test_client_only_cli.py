@@ -50,6 +50,7 @@ def client_venv(tmp_path_factory) -> Path:
         if path.is_dir():
             shutil.copytree(path, source / name, ignore=ignore)
         else:
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, source / name)
     built = _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w",
                   root / "wheels", source])
