@@ -83,12 +83,12 @@ def model_repository(requested: Path | None, workdir: Path) -> tuple[Path, str]:
 class Service:
     """`motion-retrieval serve` on free loopback ports, with its /metrics endpoint."""
 
-    def __init__(self, repository: Path, extra: list[str]):
+    def __init__(self, repository: Path, extra: list[str], cpus: set[int] | None = None):
         from benchmarks.serving import ServiceProcess
         from motion_retrieval.export.triton_local import free_port
 
         self.metrics_port = free_port()
-        self.process = ServiceProcess(repository, "--metrics-port", str(self.metrics_port), *extra)
+        self.process = ServiceProcess(repository, "--metrics-port", str(self.metrics_port), *extra, cpus=cpus)
 
     @property
     def target(self) -> str:

@@ -32,6 +32,7 @@ SUITE: dict[str, list[str]] = {
     "ingest": [],               # ingest vs embedding-only throughput, Milvus Lite
     "serving": [],              # service vs in-process vs Triton
     "load": [],                 # goodput under offered load against a real `motion-retrieval serve`
+    "client_overload": [],      # our client at its defaults: goodput at 128 threads vs 4
 }
 
 

@@ -204,10 +204,20 @@ def triton_calls(url: str, info) -> dict:
     return {"texts": texts, "motions": motions}
 
 
+def split_cores() -> tuple[set[int] | None, set[int] | None]:
+    """(the service's cores, the load generator's cores): the first core of this process's set for the service, the
+    others for the callers, so that the callers' CPU does not come out of the service's; (None, None) on one core."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None, None
+    return {cores[0]}, set(cores[1:])
+
+
 class ServiceProcess:
     """`motion-retrieval serve` in its own process on a free loopback port."""
 
-    def __init__(self, repository: Path, *extra: str):
+    def __init__(self, repository: Path, *extra: str, cpus: set[int] | None = None):
+        """``cpus``: the cores the service may run on (every thread of it), None: any."""
         from motion_retrieval.export.triton_local import free_port
 
         self.port = free_port()
@@ -216,7 +226,9 @@ class ServiceProcess:
         # Its log goes to a file: a pipe nobody reads fills after a few hundred access-log lines and then blocks
         # the service's event loop on a write (every call stalls: the figures would measure the pipe).
         self.log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False)  # noqa: SIM115
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.log)
+        # Affinity set in the child before exec: every thread the service makes later inherits it.
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.log, preexec_fn=pin)
 
     def log_tail(self, chars: int = 2000) -> str:
         return Path(self.log.name).read_text(errors="replace")[-chars:]

@@ -49,8 +49,10 @@ def free_port() -> int:
 class ServerThread:
     """MotionRetrievalServer on its own event loop in a daemon thread (the tests use the sync client)."""
 
-    def __init__(self, config: ServeConfig):
+    def __init__(self, config: ServeConfig, **server_options):
+        """``server_options``: keyword arguments of MotionRetrievalServer beyond the config (``tracing``)."""
         self.config = config
+        self.server_options = server_options
         self.loop = asyncio.new_event_loop()
         self.server: MotionRetrievalServer | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, name="test-server", daemon=True)
@@ -62,7 +64,7 @@ class ServerThread:
         self._thread.start()
 
         async def start():
-            self.server = MotionRetrievalServer(self.config)
+            self.server = MotionRetrievalServer(self.config, **self.server_options)
             await self.server.start()
             if wait_ready:
                 await self.server.wait_ready()
@@ -127,11 +129,13 @@ def embedder(tiny_repo):
 
 @pytest.fixture()
 def start_server(tiny_repo):
-    """``start_server(**config_overrides) -> ServerThread`` (started); every one is stopped after the test."""
+    """``start_server(**config_overrides) -> ServerThread`` (started; ``tracing=`` goes to the server itself); every
+    one is stopped after the test."""
     started = []
 
     def start(wait_ready: bool = True, **overrides) -> ServerThread:
-        server = ServerThread(make_config(overrides.pop("model_repository", tiny_repo), **overrides))
+        options = {"tracing": overrides.pop("tracing")} if "tracing" in overrides else {}
+        server = ServerThread(make_config(overrides.pop("model_repository", tiny_repo), **overrides), **options)
         started.append(server)
         return server.start(wait_ready=wait_ready)
 

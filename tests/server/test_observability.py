@@ -164,3 +164,165 @@ def test_healthcheck_command_checks_a_named_service(start_server, tiny_repo, tmp
     assert healthcheck_main(["--target", target, "--service", "liveness"]) == 0
     assert healthcheck_main(["--target", target]) == 1  # readiness
     assert capsys.readouterr().out.split() == ["SERVING", "NOT_SERVING"]
+
+
+# -- the standard gRPC server metrics ---------------------------------------------------------------------------------
+def _labels(kind: str, service: str, method: str, code: str | None = None) -> str:
+    code_label = f'grpc_code="{code}",' if code else ""
+    return f'{{{code_label}grpc_method="{method}",grpc_service="{service}",grpc_type="{kind}"}}'
+
+
+def test_standard_grpc_server_metrics_count_every_call_by_type_and_code(start_server, features):
+    from motion_retrieval.export.triton_local import free_port
+    from motion_retrieval_server.api import search_pb2, search_pb2_grpc
+
+    server = start_server(metrics_port=free_port())  # no Milvus: SearchService answers FAILED_PRECONDITION
+    embedding, search = "motion_retrieval.v1.EmbeddingService", "motion_retrieval.v1.SearchService"
+    with MotionRetrievalClient(server.target) as client:
+        client.embed_texts(["a person walks", "someone runs"])
+        client.embed_texts(["jumping"])
+        with pytest.raises(grpc.RpcError):
+            client.embed_texts([""])
+        with grpc.insecure_channel(server.target) as channel:
+            ingest = search_pb2_grpc.SearchServiceStub(channel).IngestMotions
+            items = [search_pb2.IngestMotionsRequest(item=search_pb2.MotionItem(id=str(i))) for i in range(3)]
+            with pytest.raises(grpc.RpcError):
+                ingest(iter(items), timeout=10)
+            health = health_pb2_grpc.HealthStub(channel)
+            health.Check(health_pb2.HealthCheckRequest(), timeout=10)
+            watch = health.Watch(health_pb2.HealthCheckRequest(), timeout=10)
+            assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+            watch.cancel()
+    samples = _scrape(server.server.metrics_port)
+    texts = ("unary", embedding, "EmbedTexts")
+    assert samples["grpc_server_started_total" + _labels(*texts)] == 3.0
+    assert samples["grpc_server_handled_total" + _labels(*texts, "OK")] == 2.0
+    assert samples["grpc_server_handled_total" + _labels(*texts, "INVALID_ARGUMENT")] == 1.0
+    assert samples["grpc_server_msg_received_total" + _labels(*texts)] == 3.0
+    assert samples["grpc_server_msg_sent_total" + _labels(*texts)] == 2.0
+    assert samples["grpc_server_handling_seconds_count" + _labels(*texts)] == 3.0
+    assert samples["grpc_server_handling_seconds_bucket" + _labels(*texts)[:-1] + ',le="+Inf"}'] == 3.0
+    assert samples["grpc_server_handled_total" + _labels("unary", embedding, "GetModelInfo", "OK")] == 1.0
+    stream = ("client_stream", search, "IngestMotions")
+    assert samples["grpc_server_handled_total" + _labels(*stream, "FAILED_PRECONDITION")] == 1.0
+    assert samples["grpc_server_started_total" + _labels("unary", "grpc.health.v1.Health", "Check")] == 1.0
+    watch_labels = ("server_stream", "grpc.health.v1.Health", "Watch")
+    until_sample = samples.get("grpc_server_msg_sent_total" + _labels(*watch_labels), 0.0)
+    assert samples["grpc_server_started_total" + _labels(*watch_labels)] == 1.0 and until_sample >= 1.0
+    # ours, beside them
+    assert samples[f'motion_retrieval_grpc_requests_total{{code="OK",method="{EMBED_TEXTS}"}}'] == 2.0
+
+
+# -- tracing ----------------------------------------------------------------------------------------------------------
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT_SPAN_ID = "00f067aa0ba902b7"
+
+
+@pytest.fixture()
+def span_exporter():
+    pytest.importorskip("opentelemetry.sdk", reason="needs the [otel] extra")
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from motion_retrieval_server.otel import OtelTracing
+
+    exporter = InMemorySpanExporter()
+    return exporter, OtelTracing(SimpleSpanProcessor(exporter))
+
+
+def test_a_call_with_a_traceparent_continues_its_trace_through_the_service_and_milvus(start_server, tmp_path,
+                                                                                     span_exporter):
+    from motion_retrieval_server.api import search_pb2, search_pb2_grpc
+
+    exporter, tracing = span_exporter
+    server = start_server(milvus_uri=str(tmp_path / "traced.db"), tracing=tracing)
+    with grpc.insecure_channel(server.target) as channel:
+        metadata = (("traceparent", f"00-{TRACE_ID}-{PARENT_SPAN_ID}-01"),)
+        search_pb2_grpc.SearchServiceStub(channel).SearchMotions(
+            search_pb2.SearchMotionsRequest(text="a person walks", top_k=3), metadata=metadata, timeout=30)
+        embedding_pb2_grpc.EmbeddingServiceStub(channel).EmbedTexts(
+            embedding_pb2.EmbedTextsRequest(texts=["walk"]), timeout=30)  # no traceparent: a trace of its own
+    spans = exporter.get_finished_spans()
+    search = [s for s in spans if s.name == "motion_retrieval.v1.SearchService/SearchMotions"]
+    assert len(search) == 1
+    root = search[0]
+    assert format(root.context.trace_id, "032x") == TRACE_ID
+    assert format(root.parent.span_id, "016x") == PARENT_SPAN_ID and root.parent.is_remote
+    assert root.attributes["rpc.grpc.status_code_name"] == "OK"
+    milvus = [s for s in spans if s.name == "milvus" and s.context.trace_id == root.context.trace_id]
+    assert milvus and all(s.parent.span_id == root.context.span_id for s in milvus)
+    embed = [s for s in spans if s.name == "motion_retrieval.v1.EmbeddingService/EmbedTexts"]
+    assert len(embed) == 1 and format(embed[0].context.trace_id, "032x") != TRACE_ID and embed[0].parent is None
+
+
+def test_the_client_forwards_the_callers_trace_context(start_server, span_exporter):
+    """An application that traces with OpenTelemetry: its current span's trace id reaches the service's spans."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from motion_retrieval_server.aio_client import AsyncMotionRetrievalClient
+
+    exporter, tracing = span_exporter
+    application = TracerProvider().get_tracer("the-application")
+    server = start_server(tracing=tracing)
+    with application.start_as_current_span("request handler") as outer:
+        with MotionRetrievalClient(server.target) as client:
+            client.embed_texts(["a person walks"])
+
+    async def asynchronous():
+        with application.start_as_current_span("async handler") as span:
+            async with AsyncMotionRetrievalClient(server.target) as client:
+                await client.embed_texts(["someone runs"])
+            return span
+
+    inner = asyncio.run(asynchronous())
+    served = {s.context.trace_id for s in exporter.get_finished_spans()
+              if s.name == "motion_retrieval.v1.EmbeddingService/EmbedTexts"}
+    assert served == {outer.get_span_context().trace_id, inner.get_span_context().trace_id}
+
+
+def test_tracing_off_imports_no_opentelemetry(tiny_repo):
+    """The default (no --otel-endpoint): a real server answers a call and opentelemetry is never imported."""
+    import subprocess
+    import sys
+
+    script = f"""
+import asyncio, sys
+from motion_retrieval_server.app import MotionRetrievalServer
+from motion_retrieval_server.aio_client import AsyncMotionRetrievalClient
+from motion_retrieval_server.config import ServeConfig
+
+async def main():
+    server = MotionRetrievalServer(ServeConfig(model_repository={str(tiny_repo)!r}, host="127.0.0.1", port=0,
+                                               metrics_port=0))
+    port = await server.start()
+    await server.wait_ready()
+    async with AsyncMotionRetrievalClient(f"127.0.0.1:{{port}}") as client:
+        assert (await client.embed_texts(["a person walks"])).shape[0] == 1
+    await server.stop(0.5)
+    assert server.tracing is None
+
+asyncio.run(main())
+loaded = sorted(m for m in sys.modules if m.startswith("opentelemetry"))
+assert not loaded, loaded
+print("no opentelemetry")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "no opentelemetry" in done.stdout, done.stderr[-3000:]
+
+
+def test_an_otel_endpoint_without_the_extra_is_a_clear_error(monkeypatch):
+    import builtins
+
+    from motion_retrieval_server.tracing import create_tracing
+
+    real_import = builtins.__import__
+
+    def without_otel(name, *args, **kwargs):
+        if name.startswith("opentelemetry") or name == "motion_retrieval_server.otel":
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_otel)
+    with pytest.raises(ConfigError, match=r"motion-retrieval\[otel\]"):
+        create_tracing("http://collector:4317")
+    assert create_tracing(None) is None and create_tracing("") is None

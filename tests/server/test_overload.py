@@ -382,3 +382,85 @@ def test_concurrent_rpcs_beyond_the_server_limit_are_refused(start_server, slow_
             codes.append("OK" if future.exception() is None else future.code().name)
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert codes == ["OK", "OK"]
+
+
+# -- the client's retry policy against the real gate ------------------------------------------------------------------
+def _hold_the_slot(server, stub, request) -> threading.Thread:
+    """A slow call that holds the only encoder slot until it finishes; returns once it runs."""
+    holder = threading.Thread(target=lambda: stub.EmbedMotions(request, timeout=60))
+    holder.start()
+    until(lambda: server.server.backend.gate.stats().running == 1)
+    return holder
+
+
+def test_a_refusal_sends_no_headers_and_carries_pushback_and_request_id(start_server, slow_repo, features):
+    """Response headers commit a gRPC call: a refusal sent after headers could never be retried by the client."""
+    server = start_server(model_repository=slow_repo, encoder_slots=1, max_queue=0)
+    request = embedding_pb2.EmbedMotionsRequest(motions=[features_message(features(200))])
+    with grpc.insecure_channel(server.target, options=[("grpc.enable_retries", 0)]) as channel:
+        stub = embedding_pb2_grpc.EmbeddingServiceStub(channel)
+        holder = _hold_the_slot(server, stub, request)
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.EmbedMotions(request, timeout=30, metadata=(("x-request-id", "refused-1"),))
+        holder.join(60)
+        answered = stub.EmbedMotions.with_call(request, timeout=60, metadata=(("x-request-id", "ok-1"),))[1]
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert not refused.value.initial_metadata()  # trailers only: retryable
+    trailers = dict(refused.value.trailing_metadata())
+    assert trailers["x-request-id"] == "refused-1" and int(trailers["grpc-retry-pushback-ms"]) >= 50
+    assert dict(answered.initial_metadata())["x-request-id"] == "ok-1"  # an answer still carries it up front
+    assert dict(answered.trailing_metadata())["x-request-id"] == "ok-1"
+
+
+def test_the_client_retries_a_refused_call_after_the_pushback_and_not_without_a_policy(start_server, slow_repo,
+                                                                                        features):
+    from motion_retrieval.export.triton_local import free_port
+    from motion_retrieval_server.client import MotionRetrievalClient
+
+    server = start_server(model_repository=slow_repo, encoder_slots=1, max_queue=0, metrics_port=free_port())
+    request = embedding_pb2.EmbedMotionsRequest(motions=[features_message(features(200))])
+    method = ('{grpc_code="%s",grpc_method="EmbedMotions",grpc_service="motion_retrieval.v1.EmbeddingService",'
+              'grpc_type="unary"}')
+    with grpc.insecure_channel(server.target, options=[("grpc.enable_retries", 0)]) as channel:
+        stub = embedding_pb2_grpc.EmbeddingServiceStub(channel)
+        for _ in range(3):  # the gate learns the service time, so that its pushback covers the work ahead
+            stub.EmbedMotions(request, timeout=60)
+        with MotionRetrievalClient(server.target, timeout=30) as client:  # the default policy
+            client.model_info()
+            holder = _hold_the_slot(server, stub, request)
+            vectors = client.embed_motions([features(200)])  # refused at first, then retried once the slot is free
+            holder.join(60)
+        samples = _scrape(server.server.metrics_port)
+        assert vectors.shape == (1, 256)
+        assert samples["grpc_server_handled_total" + method % "RESOURCE_EXHAUSTED"] >= 1  # the refused attempts
+        assert samples["grpc_server_handled_total" + method % "OK"] == 5  # 3 + the holder + the retried call
+        with MotionRetrievalClient(server.target, timeout=30, retry=None) as client:
+            client.model_info()
+            holder = _hold_the_slot(server, stub, request)
+            with pytest.raises(grpc.RpcError) as refused:
+                client.embed_motions([features(200)])
+            holder.join(60)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_retry_policy_is_a_service_config_for_single_request_methods_only():
+    import json
+
+    from motion_retrieval_server.retry import RetryPolicy, channel_options
+
+    options = dict(channel_options(RetryPolicy(max_attempts=3, initial_backoff_s=0.2)))
+    assert options["grpc.enable_retries"] == 1
+    config = json.loads(options["grpc.service_config"])["methodConfig"]
+    assert len(config) == 1
+    names = {(n["service"], n["method"]) for n in config[0]["name"]}
+    assert ("motion_retrieval.v1.EmbeddingService", "EmbedTexts") in names
+    assert ("motion_retrieval.v1.SearchService", "SearchMotions") in names
+    assert not any(method == "IngestMotions" for _, method in names)  # a stream is never replayed blindly
+    assert config[0]["retryPolicy"] == {"maxAttempts": 3, "initialBackoff": "0.200s", "maxBackoff": "1.000s",
+                                        "backoffMultiplier": 2.0,
+                                        "retryableStatusCodes": ["RESOURCE_EXHAUSTED", "UNAVAILABLE"]}
+    assert dict(channel_options(None)) == {"grpc.enable_retries": 0}
+    for bad in ({"max_attempts": 6}, {"max_attempts": 1}, {"initial_backoff_s": 2.0}, {"retryable_codes": ()},
+                {"retryable_codes": ("RESOURCE_EXHAUSTD",)}):
+        with pytest.raises(ValueError):
+            RetryPolicy(**bad)
