@@ -40,7 +40,7 @@ def stages(path: Path) -> dict[str, list[tuple[str, str]]]:
 
 
 def test_the_images_exist():
-    assert {p.name for p in DOCKERFILES} == {"server.Dockerfile", "model.Dockerfile"}
+    assert {p.name for p in DOCKERFILES} == {"server.Dockerfile", "model.Dockerfile", "web.Dockerfile"}
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
@@ -84,6 +84,20 @@ def test_server_image_runs_our_cli_and_health_check():
     with pytest.raises(SystemExit) as excinfo:
         motion_retrieval_server.healthcheck.main(["--help"])
     assert excinfo.value.code == 0
+
+
+def test_web_image_runs_our_cli_without_the_model_stack():
+    from motion_retrieval.cli import build_parser
+
+    body = stages(DOCKER / "web.Dockerfile")["runtime"]
+    command = yaml.safe_load(next(rest for keyword, rest in body if keyword == "CMD"))
+    args = build_parser().parse_args([*command, "--server", "service:50051"])
+    assert args.command == "web" and args.port == 8080 and args.host == "0.0.0.0"
+    install = next(rest for keyword, rest in stages(DOCKER / "web.Dockerfile")["build"]
+                   if keyword == "RUN" and "pip install" in rest)
+    assert '".[web]"' in install and "torch" not in install
+    healthcheck = next(rest for keyword, rest in body if keyword == "HEALTHCHECK")
+    assert "/healthz" in healthcheck and ":8080/" in healthcheck
 
 
 def test_model_image_export_command_matches_the_cli_and_the_chart():

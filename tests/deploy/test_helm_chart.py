@@ -66,7 +66,7 @@ def container_of(docs: list[dict], name: str) -> dict:
 def test_every_scenario_is_covered():
     names = {p.name for p in CI_VALUES}
     assert {"external-milvus-values.yaml", "gpu-pvc-values.yaml", "tls-auth-values.yaml", "ingest-job-values.yaml",
-            "bundled-milvus-values.yaml", "bundled-milvus-cluster-values.yaml"} <= names
+            "bundled-milvus-values.yaml", "bundled-milvus-cluster-values.yaml", "web-values.yaml"} <= names
 
 
 @pytest.mark.parametrize("values_file", CI_VALUES, ids=lambda p: p.stem)
@@ -491,6 +491,75 @@ def test_tls_and_auth_are_wired():
     assert len(by_kind(docs, "ServiceMonitor")) == 2
 
 
+# --- the search page (web.enabled) ---------------------------------------------------------------------------------
+
+def test_the_web_page_is_off_by_default():
+    docs = render(EXTERNAL)
+    assert not [d for d in docs if d["metadata"]["name"].endswith("-web")]
+
+
+def test_the_web_page_runs_our_cli_with_the_search_only_token():
+    from motion_retrieval.cli import build_parser
+
+    docs = render(load_values(CHART / "ci" / "web-values.yaml"))
+    web = one(docs, "Deployment", "mr-motion-retrieval-web")
+    pod = web["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    args = build_parser().parse_args(container["args"])
+    assert args.command == "web"
+    assert args.server == "mr-motion-retrieval-server.search.svc.cluster.local:50051"
+    assert (args.host, args.port) == ("0.0.0.0", 8080)
+    # The token file is the search-only key of the auth Secret, never the full-access one; never argv or env.
+    directory, filename = str(args.token_file).rsplit("/", 1)
+    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == directory)
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])["secret"]
+    assert volume["secretName"] == "mr-motion-retrieval-auth"
+    assert volume["items"] == [{"key": "search-token", "path": filename}]
+    assert "s3cret-token" not in json.dumps(web) and "s3arch-only-token" not in json.dumps(web)
+    secret = one(docs, "Secret", "mr-motion-retrieval-auth")["data"]
+    assert {"token", "search-token"} <= set(secret) and secret["token"] != secret["search-token"]
+    # The service accepts that token as search-only.
+    server = container_of(docs, "mr-motion-retrieval-server")
+    serve = build_parser().parse_args(server["args"])
+    assert str(serve.search_token_file) == "/etc/motion-retrieval/auth/search-token"
+    # TLS towards the service with the service's certificate.
+    assert str(args.server_ca).endswith("/tls.crt") and args.server_name == "mr-motion-retrieval-server"
+    # Probes: liveness is the process, readiness the service behind it.
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    # The service's security defaults.
+    values = load_values(CHART / "values.yaml")
+    assert pod["securityContext"] == values["podSecurityContext"]
+    assert container["securityContext"] == values["securityContext"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+
+
+def test_the_web_page_is_reachable_and_reaches_the_service():
+    docs = render(load_values(CHART / "ci" / "web-values.yaml"))
+    selector = one(docs, "Deployment", "mr-motion-retrieval-web")["spec"]["selector"]["matchLabels"]
+    service = one(docs, "Service", "mr-motion-retrieval-web")
+    assert service["spec"]["selector"] == selector
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+    ingress = one(docs, "Ingress", "mr-motion-retrieval-web")["spec"]
+    assert ingress["ingressClassName"] == "nginx" and ingress["tls"][0]["secretName"] == "motion-search-tls"
+    rule = ingress["rules"][0]
+    assert rule["host"] == "motion-search.example.com"
+    assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "mr-motion-retrieval-web",
+                                                               "port": {"name": "http"}}
+    allowed = one(docs, "NetworkPolicy", "mr-motion-retrieval-server")["spec"]["ingress"][0]["from"]
+    assert {"podSelector": {"matchLabels": selector}} in allowed
+
+
+def test_the_web_page_without_auth_needs_no_token():
+    docs = render({**EXTERNAL, "web": {"enabled": True}})
+    container = container_of(docs, "mr-motion-retrieval-web")
+    assert not [a for a in container["args"] if a.startswith("--token-file")]
+    assert not by_kind(docs, "Ingress")
+
+
 def test_ingest_job_and_torchscript_only_service():
     docs = render(load_values(CHART / "ci" / "ingest-job-values.yaml"))
     assert not [d for d in by_kind(docs, "Deployment") if d["metadata"]["name"].endswith("-triton")]
@@ -598,6 +667,11 @@ def test_bundled_milvus_address_follows_the_subchart_naming(release, overrides):
         ({**EXTERNAL, "triton": {"gpus": 1, "replicaCount": 0}}, "triton.replicaCount is 0"),
         ({**EXTERNAL, "server": {"tls": {"enabled": True}}}, "server.tls.secretName"),
         ({**EXTERNAL, "server": {"auth": {"enabled": True}}}, "server.auth.existingSecret or server.auth.token"),
+        ({**EXTERNAL, "server": {"auth": {"enabled": True, "token": "t"}}, "web": {"enabled": True}},
+         "web.enabled with server.auth.enabled needs a search-only token"),
+        ({**EXTERNAL, "server": {"auth": {"enabled": True, "token": "t", "searchToken": "t"}}},
+         "searchToken must differ"),
+        ({**EXTERNAL, "web": {"enabled": True, "port": 0}}, "port"),
         ({**EXTERNAL, "modelRepository": {"source": "pvc"}}, "modelRepository.pvc.claimName"),
         ({**EXTERNAL, "triton": {"enabled": False}}, "server.backend is triton but triton.enabled is false"),
         ({**EXTERNAL, "ingestJob": {"enabled": True}}, "ingestJob.enabled requires ingestJob.volume"),
@@ -621,7 +695,8 @@ def test_bundled_milvus_address_follows_the_subchart_naming(release, overrides):
         ({"milvus": {"enabled": True, "standalone": {"messageQueue": "kafka"}}},
          "milvus.standalone.messageQueue is kafka but no kafka is enabled"),
     ],
-    ids=["no-milvus", "gpu-zero-replicas", "tls-no-secret", "auth-no-token", "pvc-no-claim", "triton-off",
+    ids=["no-milvus", "gpu-zero-replicas", "tls-no-secret", "auth-no-token", "web-no-search-token",
+         "search-token-is-full", "web-port", "pvc-no-claim", "triton-off",
          "ingest-no-volume", "port-type", "negative-gpus", "bad-backend", "bad-source", "root", "unknown-key",
          "uri-scheme", "pdb-zero", "pdb-blocks-drain", "custom-metrics-word", "queue-target-zero",
          "gpu-selector-type", "empty-triton-tag", "cluster-domain", "milvus-cluster-no-mq", "milvus-standalone-mq"],

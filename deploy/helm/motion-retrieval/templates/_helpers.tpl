@@ -33,6 +33,23 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{- define "mr.serverName" -}}{{ include "mr.fullname" . }}-server{{- end -}}
 {{- define "mr.tritonName" -}}{{ include "mr.fullname" . }}-triton{{- end -}}
+{{- define "mr.webName" -}}{{ include "mr.fullname" . }}-web{{- end -}}
+
+{{- define "mr.webImage" -}}
+{{- printf "%s:%s" .Values.web.image.repository (default .Chart.AppVersion .Values.web.image.tag) -}}
+{{- end -}}
+
+{{/* The key of the search-only token in the auth Secret, or "" when there is none (server.auth.searchToken /
+   searchKey). */}}
+{{- define "mr.searchTokenKey" -}}
+{{- if .Values.server.auth.enabled -}}
+{{- if .Values.server.auth.existingSecret -}}
+{{- .Values.server.auth.searchKey -}}
+{{- else if .Values.server.auth.searchToken -}}
+{{- default "search-token" .Values.server.auth.searchKey -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 
 {{- define "mr.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
@@ -117,6 +134,12 @@ true
 {{- end -}}
 {{- if and .Values.server.auth.enabled (not .Values.server.auth.existingSecret) (not .Values.server.auth.token) -}}
 {{- fail "server.auth.enabled requires server.auth.existingSecret or server.auth.token" -}}
+{{- end -}}
+{{- if and .Values.web.enabled .Values.server.auth.enabled (not (include "mr.searchTokenKey" .)) -}}
+{{- fail "web.enabled with server.auth.enabled needs a search-only token for the page: set server.auth.searchToken (or server.auth.searchKey, its key in server.auth.existingSecret); the page never gets the full-access token" -}}
+{{- end -}}
+{{- if and .Values.server.auth.searchToken (eq .Values.server.auth.searchToken .Values.server.auth.token) -}}
+{{- fail "server.auth.searchToken must differ from server.auth.token (the search-only token would open everything)" -}}
 {{- end -}}
 {{- if and (eq .Values.modelRepository.source "pvc") (not .Values.modelRepository.pvc.claimName) -}}
 {{- fail "modelRepository.source is pvc but modelRepository.pvc.claimName is empty" -}}
