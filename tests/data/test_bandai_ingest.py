@@ -1,13 +1,12 @@
 """A real mocap library through the CLI as a new user would run it: export the shipped model, ingest all 174
 Bandai-Namco takes into a Milvus Lite file with no joint map, then search by text.
 
-Precision@10 against the ``bow`` label is printed (``pytest -s``), not asserted: it measures the model, which is
-not this test's subject; the mapping's part is that every take is ingested, upright and labelled by its rig."""
+The mapping's part is that every take is ingested, upright and labelled by its rig; the whole path's part is that
+"a person bows" finds bows: precision@10 against the ``bow`` label must reach ``BOW_PRECISION_FLOOR`` (the shipped
+model's class-level floors are in tests/shipped/test_quality.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import pytest
@@ -15,6 +14,10 @@ import pytest
 from motion_retrieval.cli import main
 
 pytestmark = pytest.mark.slow
+
+# 15 of the 174 takes are bows; the shipped model returns only bows in its top 10. A floor below that leaves room for
+# a retrained model of the same quality, not for one that mixes in other actions.
+BOW_PRECISION_FLOOR = 0.8
 
 
 def run(capsys, *argv) -> tuple[int, dict]:
@@ -25,11 +28,10 @@ def run(capsys, *argv) -> tuple[int, dict]:
 
 
 @pytest.fixture(scope="module")
-def shipped_model(tmp_path_factory):
-    out = tmp_path_factory.mktemp("repository") / "model_repository"
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert main(["export", "--out", str(out), "--json"]) == 0
-    return out
+def shipped_model(shipped_repository):
+    """The shipped model as `motion-retrieval export` writes it, exported once per session (tests/conftest.py; the
+    CLI's export is tested in tests/export/test_export_run.py)."""
+    return shipped_repository
 
 
 def test_ingest_the_whole_bandai_folder_and_search_it(capsys, tmp_path, bandai_dir, shipped_model):
@@ -45,9 +47,9 @@ def test_ingest_the_whole_bandai_folder_and_search_it(capsys, tmp_path, bandai_d
     assert len(hits) == 10
     assert all(h["tags"][:2] == ["rig:auto", "rig-method:auto"] and "rig-up:y" in h["tags"] for h in hits)
     bows = sum("_bow_" in h["name"] for h in hits)
-    with capsys.disabled():
-        print(f"\nbandai-namco-1, 'a person bows', model {result['model_id']}: precision@10 = {bows / 10:.1f} "
-              f"({[h['name'] for h in hits]})")
+    assert bows / 10 >= BOW_PRECISION_FLOOR, (
+        f"bandai-namco-1, 'a person bows', model {result['model_id']}: precision@10 = {bows / 10:.1f} (floor "
+        f"{BOW_PRECISION_FLOOR}); top 10: {[h['name'] for h in hits]}")
 
 
 def test_hostile_files_are_skipped_one_by_one_and_the_rest_ingested(capsys, tmp_path, cmu_bvh_dir, sample_joints,
