@@ -88,8 +88,8 @@ UP_CHOICES = ["auto", "y", "z", "x", "-y", "-z", "-x"]
 
 
 def add_reader_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of the motion file readers (.bvh, .npy, .npz); ``reader_options(args)`` turns them into options."""
-    group = parser.add_argument_group("reading motion files (.bvh, .npy, .npz)")
+    """The flags of the motion file readers (.bvh, .fbx, .npy, .npz); ``reader_options(args)`` makes them options."""
+    group = parser.add_argument_group("reading motion files (.bvh, .fbx, .npy, .npz)")
     group.add_argument("--rig-map", default=None, metavar="FILE.json",
                        help="map the rig's joints onto SMPL-22 with this JointMap JSON ({smpl_joint: rig_joint | "
                             "[[rig_joint, weight], ...]}; `inspect --json` prints one to start from) instead of the "
@@ -106,6 +106,9 @@ def add_reader_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--body-model", default=None, metavar="DIR",
                        help="AMASS / SMPL-family .npz poses: a folder of your SMPL, SMPL-H or SMPL-X .npz model "
                             "files for exact per-subject joints (default: mean-shape joints; docs/INGEST.md)")
+    group.add_argument("--take", default=None, metavar="NAME",
+                       help="the take (animation stack) to read from .fbx files holding several (default: the one "
+                            "the file leaves active; docs/FBX.md)")
 
 
 def reader_options(args: argparse.Namespace) -> dict:
@@ -125,6 +128,8 @@ def reader_options(args: argparse.Namespace) -> dict:
         options["fps"] = args.fps
     if getattr(args, "body_model", None):
         options["body_model"] = args.body_model
+    if getattr(args, "take", None):
+        options["take"] = args.take
     return options
 
 

@@ -134,6 +134,7 @@ def _choose(bpy, path: str, armature_name: str | None, take: str | None):
         for action in _takes_of(bpy, armature):
             bones = _animated_bones(action, _slot_for(action, armature), bone_names)
             candidates.append((len(bones), armature, action))
+    every_take = list(candidates)
     if take is not None:
         picked = [c for c in candidates if take in (c[2].name, _take_name(c[1], c[2]))]
         if not picked:
@@ -149,7 +150,9 @@ def _choose(bpy, path: str, armature_name: str | None, take: str | None):
     # the armature with the most animated bones; its assigned (active) take first, as _takes_of lists them
     best = max(animated, key=lambda c: c[0])
     count, armature, action = best
-    takes = [_take_name(armature, act) for n, a, act in candidates if a == armature]
+    takes = [_take_name(armature, act) for _, a, act in every_take if a == armature]
+    takes.remove(_take_name(armature, action))
+    takes.insert(0, _take_name(armature, action))  # the one read first
     return armature, action, count, [a.name for a in _armatures(bpy)], takes
 
 
@@ -169,10 +172,60 @@ def _bone_order(armature) -> list:
 
 
 def _frame_range(action, scene) -> tuple[int, int]:
+    """The frames between the action's first and last keys (BVH takes, FBX takes that declare no range)."""
     start, end = (float(v) for v in action.frame_range)
     if not (math.isfinite(start) and math.isfinite(end)):
         start, end = float(scene.frame_start), float(scene.frame_end)
     return int(round(start)), int(round(end))
+
+
+def _declared_take_ranges(path: str) -> dict[str, tuple[int, int]]:
+    """``{take name: (LocalStart, LocalStop) in FBX time units}`` as the file's animation stacks declare them.
+
+    Blender's importer keys the actions but drops the stacks' own ranges, and a take's range may reach past its
+    last key (a held pose at the end); read with the importer's own parser. Empty when the file declares none.
+    """
+    from io_scene_fbx import parse_fbx
+    from io_scene_fbx.import_fbx import elem_find_first, elem_find_iter, elem_name_ensure_class
+
+    root, _ = parse_fbx.parse(path)
+    objects = elem_find_first(root, b"Objects")
+    ranges = {}
+    for stack in elem_find_iter(objects, b"AnimationStack") if objects is not None else ():
+        props = elem_find_first(stack, b"Properties70")
+        values = {}
+        for prop in elem_find_iter(props, b"P") if props is not None else ():
+            if prop.props[0] in (b"LocalStart", b"LocalStop") and len(prop.props) > 4:
+                values[prop.props[0]] = int(prop.props[4])
+        if values.get(b"LocalStop", 0) > values.get(b"LocalStart", 0):
+            ranges[elem_name_ensure_class(stack, b"AnimStack")] = (values.get(b"LocalStart", 0), values[b"LocalStop"])
+    return ranges
+
+
+def _fbx_ktime(path: str) -> int:
+    with open(path, "rb") as f:
+        header = f.read(27)
+    version = int.from_bytes(header[23:27], "little")
+    return 141_120_000 if version >= 8000 else 46_186_158_000  # FBX time units a second (fbx_utils.FBX_KTIME_V7/8)
+
+
+def _take_range(path: str, take_name: str, action, scene) -> tuple[int, int]:
+    """The take's frames: its declared LocalStart..LocalStop when the file has one, else its keys' range.
+
+    Frames as the importer places keys: FBX time x the scene's (integer) frame rate, plus 1.
+    """
+    try:
+        declared = _declared_take_ranges(path)
+    except Exception:  # noqa: BLE001 (a range we cannot read is not a reason to refuse the take)
+        declared = {}
+    # action names are "<object>|<stack>" or "<object>|<stack>|<layer>", and stack names may hold "|" themselves
+    stack = take_name if take_name in declared else max(
+        (name for name in declared if take_name.startswith(name + "|")), key=len, default=None)
+    if stack is None:
+        return _frame_range(action, scene)
+    start, stop = declared[stack]
+    per_tick = scene.render.fps / _fbx_ktime(path)
+    return int(round(start * per_tick)) + 1, int(round(stop * per_tick)) + 1
 
 
 def _sample(bpy, armature, bones, start: int, end: int) -> np.ndarray:
@@ -188,19 +241,47 @@ def _sample(bpy, armature, bones, start: int, end: int) -> np.ndarray:
     return out
 
 
+def _tolerate_light_settings(bpy) -> None:
+    """Let the FBX importer go on past lights it cannot set up.
+
+    Blender 5.0's importer sets ``light.cycles.cast_shadow``, which the ``bpy`` module build does not have, and so
+    fails on every file with a light (Blender 2.9x exports include one by default). Lights never move bones: such a
+    light becomes a plain point light and the import continues.
+    """
+    from io_scene_fbx import import_fbx
+
+    original = import_fbx.blen_read_light
+    if getattr(original, "_motion_retrieval_tolerant", False):
+        return
+
+    def read_light(fbx_tmpl, fbx_obj, settings):
+        try:
+            return original(fbx_tmpl, fbx_obj, settings)
+        except AttributeError:
+            return bpy.data.lights.new(name="FBX light", type="POINT")
+
+    read_light._motion_retrieval_tolerant = True
+    import_fbx.blen_read_light = read_light
+
+
 # ------------------------------------------------------------------------------------------------------ tasks
 def read_fbx(path: str, take: str | None, armature_name: str | None, max_seconds: float, max_joints: int) -> dict:
     import bpy
 
     _empty_scene(bpy)
+    _tolerate_light_settings(bpy)
     try:
         result = bpy.ops.import_scene.fbx(filepath=path, use_anim=True, automatic_bone_orientation=False,
                                           ignore_leaf_bones=False)
     except RuntimeError as exc:
-        message = " ".join(str(exc).split())
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        message = " ".join(lines)
         if "ascii" in message.lower():
             raise _fail("unsupported", "ASCII FBX is not supported by Blender's importer; save it as binary FBX "
                                        f"(Blender said: {message})") from None
+        if "Traceback" in message:  # the importer's own Python failed: name the exception, not the whole stack
+            last = next((line for line in reversed(lines) if not line.startswith("Location:")), message)
+            raise _fail("importer", f"Blender's FBX importer failed on this file ({last})") from None
         raise _fail("corrupt", f"not a readable FBX file (Blender's importer said: {message})") from None
     if "FINISHED" not in result:
         raise _fail("corrupt", f"Blender's FBX importer did not finish ({', '.join(sorted(result))})")
@@ -208,7 +289,7 @@ def read_fbx(path: str, take: str | None, armature_name: str | None, max_seconds
     _assign(armature, action)
     scene = bpy.context.scene
     fps = _scene_fps(bpy)
-    start, end = _frame_range(action, scene)
+    start, end = _take_range(path, _take_name(armature, action), action, scene)
     bones = _bone_order(armature)
     if len(bones) > max_joints:
         raise _fail("limits", f"{len(bones)} bones is over the limit of {max_joints}")

@@ -1,10 +1,10 @@
 """One entry point for "whatever the user pointed at": ``load_path(path) -> Iterator[MotionRecord]``.
 
 Detected, in this order: a HumanML3D folder, a KIT-ML folder (Guo's layout with 21 joints / 251-d), an
-``annotations.json`` (TMR) or a folder holding one, a single ``.bvh``/``.npy``/``.npz`` file, and otherwise a folder
-searched recursively for ``.bvh``/``.npy``/``.npz`` files. A file that cannot be read does not stop the rest: pass
-``errors=[]`` and every MotionDataError lands there (``None`` raises the first). This is what ingest needs: skip bad
-files, report them, carry on.
+``annotations.json`` (TMR) or a folder holding one, a single ``.bvh``/``.fbx``/``.npy``/``.npz`` file, and otherwise a
+folder searched recursively for those files (``.fbx`` needs the ``[fbx]`` extra: fbx.py). A file that cannot be read
+does not stop the rest: pass ``errors=[]`` and every MotionDataError lands there (``None`` raises the first). This is
+what ingest needs: skip bad files, report them, carry on.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MOTION_SUFFIXES = (".bvh", ".npy", ".npz")
+MOTION_SUFFIXES = (".bvh", ".fbx", ".npy", ".npz")
 _NOT_MOTIONS = {"mean.npy", "std.npy"}  # statistics files that sit beside motions
 
 
 def detect_format(path: str | os.PathLike) -> str:
-    """ "humanml3d", "kitml", "annotations", "bvh", "mocap" (one .npy/.npz) or "files" (a folder of motion files)."""
+    """ "humanml3d", "kitml", "annotations", "bvh", "fbx", "mocap" (one .npy/.npz) or "files" (a folder of them)."""
     from motion_retrieval.data.humanml3d import is_humanml3d_folder
     from motion_retrieval.data.kitml import is_kitml_folder
 
@@ -49,9 +49,11 @@ def detect_format(path: str | os.PathLike) -> str:
         return "annotations"
     if suffix == ".bvh":
         return "bvh"
+    if suffix == ".fbx":
+        return "fbx"
     if suffix in (".npy", ".npz"):
         return "mocap"
-    raise MotionDataError(path, f"unsupported file type {suffix or '(none)'}; expected .bvh, .npy, .npz or .json")
+    raise MotionDataError(path, f"unsupported file type {suffix or '(none)'}; expected .bvh, .fbx, .npy, .npz or .json")
 
 
 def motion_files(folder: str | os.PathLike) -> list[Path]:
@@ -68,19 +70,20 @@ def motion_files(folder: str | os.PathLike) -> list[Path]:
     return files
 
 
-READER_OPTIONS = ("units", "up", "fps", "skeleton", "rig", "rig_map", "compute_features", "limits")
+READER_OPTIONS = ("units", "up", "fps", "skeleton", "rig", "rig_map", "compute_features", "limits", "take")
 
 READER_OPTIONS += ("body_model",)  # AMASS .npz: a folder of the user's SMPL-family model files (data/amass.py)
 
 def read_file_with_mapping(path: str | os.PathLike, **options) -> tuple[MotionRecord, RigMapping]:
-    """One .bvh / .npy / .npz file as a record, and how its joints were mapped onto SMPL-22.
+    """One .bvh / .fbx / .npy / .npz file as a record, and how its joints were mapped onto SMPL-22.
 
     Options (all optional): ``units`` ("auto", "m", "cm", "mm", "in", "cmu"), ``up`` ("auto" or a signed axis "y",
     "z", "x", "-y", ...), ``fps`` and ``skeleton`` (joint arrays), ``rig`` (a joint_maps rig name, "auto", or a
     JointMap), ``rig_map`` (a JointMap JSON file, as ``--rig-map``), ``compute_features``, ``limits``
-    (limits.TakeLimits).
+    (limits.TakeLimits), ``take`` (an FBX take's name; default: the active one, fbx.py).
     """
     from motion_retrieval.data.bvh import read_bvh_with_mapping
+    from motion_retrieval.data.fbx import read_fbx_with_mapping
     from motion_retrieval.data.joint_maps import load_joint_map
     from motion_retrieval.data.mocap import read_mocap_with_mapping
 
@@ -99,6 +102,8 @@ def read_file_with_mapping(path: str | os.PathLike, **options) -> tuple[MotionRe
     units, up = options.get("units"), options.get("up")
     if path.suffix.lower() == ".bvh":
         return read_bvh_with_mapping(path, units=units or "auto", up=up or "auto", **common)
+    if path.suffix.lower() == ".fbx":
+        return read_fbx_with_mapping(path, units=units or "auto", up=up or "auto", take=options.get("take"), **common)
     if path.suffix.lower() == ".npz":
         from motion_retrieval.data.amass import is_amass_npz, read_amass_with_mapping
 
@@ -112,7 +117,7 @@ def read_file_with_mapping(path: str | os.PathLike, **options) -> tuple[MotionRe
 
 
 def read_file(path: str | os.PathLike, **options) -> MotionRecord:
-    """One .bvh / .npy / .npz file as a record (options: see read_file_with_mapping)."""
+    """One .bvh / .fbx / .npy / .npz file as a record (options: see read_file_with_mapping)."""
     return read_file_with_mapping(path, **options)[0]
 
 
@@ -172,7 +177,7 @@ def _records(path: Path, split, errors, progress, motions_dir, options) -> Itera
                 raise
             errors.append(exc)
         return
-    files = [path] if kind in ("bvh", "mocap") else motion_files(path)
+    files = [path] if kind in ("bvh", "fbx", "mocap") else motion_files(path)
     if kind == "files" and not files:
         problem = MotionDataError(path, f"no motion files ({', '.join(MOTION_SUFFIXES)}) and no dataset layout found")
         if errors is None:

@@ -23,7 +23,7 @@ from motion_retrieval.skeleton import SMPL22
 @dataclass
 class InspectReport:
     path: str
-    kind: str  # "bvh" or "mocap"
+    kind: str  # "bvh", "fbx" or "mocap"
     record: MotionRecord
     mapping: RigMapping
     source_fps: float
@@ -99,6 +99,12 @@ def _source_timing(path: Path, options: dict) -> tuple[str, float, int]:
 
         motion = parse_bvh(path, limits=limits)
         return "bvh", motion.fps, motion.num_frames
+    if path.suffix.lower() == ".fbx":
+        from motion_retrieval.data.blender import import_with_blender
+
+        # a second Blender import: the record keeps only the resampled take, and inspect is one file at a time
+        sampled = import_with_blender("fbx", path, take=options.get("take"), limits=limits)
+        return "fbx", sampled.fps, sampled.num_frames
     from motion_retrieval.data.mocap import load_joint_array
 
     joints, meta = load_joint_array(path, fps=options.get("fps"), limits=limits)
