@@ -705,3 +705,17 @@ def test_invalid_values_fail_at_render_time(values, message):
     with pytest.raises(Exception) as excinfo:
         render(values)
     assert message in str(excinfo.value)
+
+
+def test_tracing_is_off_unless_an_otel_endpoint_is_given():
+    from motion_retrieval_server.config import resolve_config
+
+    quiet = one(render(EXTERNAL), "ConfigMap", "mr-motion-retrieval-server")["data"]
+    assert "MOTION_RETRIEVAL_OTEL_ENDPOINT" not in quiet
+    endpoint = "http://otel-collector.observability:4317"
+    traced = one(render({**EXTERNAL, "server": {"otelEndpoint": endpoint}}), "ConfigMap",
+                 "mr-motion-retrieval-server")["data"]
+    assert traced["MOTION_RETRIEVAL_OTEL_ENDPOINT"] == endpoint
+    assert resolve_config(environ={"MOTION_RETRIEVAL_OTEL_ENDPOINT": endpoint}).otel_endpoint == endpoint  # serve's
+    with pytest.raises(Exception, match="otelEndpoint"):
+        render({**EXTERNAL, "server": {"otelEndpoint": "collector:4317"}})  # the schema asks for a URL
