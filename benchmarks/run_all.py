@@ -33,6 +33,7 @@ SUITE: dict[str, list[str]] = {
     "serving": [],              # service vs in-process vs Triton
     "load": [],                 # goodput under offered load against a real `motion-retrieval serve`
     "client_overload": [],      # our client at its defaults: goodput at 128 threads vs 4
+    "web": [],                  # the web page's API vs the gRPC client on 10k rows; preview bytes per hit
 }
 
 

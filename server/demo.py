@@ -5,7 +5,8 @@
 3. the gRPC service started on loopback: Milvus Lite, the in-process TorchScript backend (``--triton``: the real
    local tritonserver and the Triton backend);
 4. the corpus ingested through the service (idempotent: a re-run changes nothing);
-5. text -> motion and motion -> text queries, printed as ranked tables, and a picture of the top hits.
+5. text -> motion and motion -> text queries, printed as ranked tables, and a picture of the top hits;
+6. with ``--web``: the search page (``motion-retrieval web``) in front of the service, both kept running until Ctrl-C.
 
 Everything lands in ``--out`` (default ``demo_output/``); re-running reuses the corpus, the export and the rows.
 """
@@ -57,6 +58,8 @@ class DemoConfig:
     top_k: int = 5
     queries: Sequence[str] = DEFAULT_QUERIES
     include_real_bvh: bool = True
+    web: bool = False  # keep the service up with the search page in front of it until Ctrl-C
+    web_port: int = 8080
 
 
 @dataclass
@@ -202,7 +205,48 @@ def _hit_strips(hits: list[dict], records) -> list:
     return strips
 
 
-def run_demo(config: DemoConfig) -> DemoReport:
+def start_web(config: DemoConfig, target: str) -> tuple[_Process, str]:
+    """``motion-retrieval web`` in front of the service at ``target``, on loopback; returns it once /healthz answers."""
+    import urllib.error
+    import urllib.request
+
+    url = f"http://127.0.0.1:{config.web_port}/"
+    argv = [sys.executable, "-m", "motion_retrieval", "web", "--server", target, "--host", "127.0.0.1", "--port",
+            str(config.web_port), "--log-level", "warning"]
+    web = _Process(argv, config.out_dir / "web.log")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if web.proc.poll() is not None:
+            raise DemoError(f"the web page exited with {web.proc.returncode} (is port {config.web_port} taken? "
+                            f"pass --web-port):\n{web.log_tail()}")
+        try:
+            with urllib.request.urlopen(url + "healthz", timeout=1.0):
+                return web, url
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.3)
+    web.stop()
+    raise DemoError(f"the web page did not answer on {url} within 60 s:\n{web.log_tail()}")
+
+
+def serve_until_interrupted(config: DemoConfig, target: str) -> None:
+    """The search page in front of the running service until Ctrl-C (or SIGTERM); then the page stops."""
+    web, url = start_web(config, target)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends the wait like Ctrl-C
+    try:
+        print(f"\nsearch page: {url}  (service {target}; Ctrl-C stops both)", flush=True)
+        while web.proc.poll() is None:
+            time.sleep(0.5)
+        raise DemoError(f"the web page exited with {web.proc.returncode}:\n{web.log_tail()}")
+    except KeyboardInterrupt:
+        print("stopping the page and the service", flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        web.stop()
+
+
+def run_demo(config: DemoConfig, on_ready=None) -> DemoReport:
+    """The demo's steps; ``on_ready(report, target)``, when given, runs once the queries are done, while the service
+    is still up (``--web`` serves the page from there until Ctrl-C)."""
     from motion_retrieval.export.triton_local import LocalTriton
     from motion_retrieval_milvus.previews import render_strips
     from motion_retrieval_server.client import MotionRetrievalClient
@@ -255,6 +299,9 @@ def run_demo(config: DemoConfig) -> DemoReport:
             render_strips(strips, picture)
             report.picture = str(picture)
             lap("picture")
+        report.timings_s = dict(timings)
+        if on_ready is not None:
+            on_ready(report, target)
     finally:
         service.stop()
         if triton is not None:
@@ -268,7 +315,7 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def print_report(report: DemoReport) -> None:
+def print_report(report: DemoReport, web_hint: bool = True) -> None:
     ingest = report.ingest
     print(f"model {report.model_id} on the {report.backend} backend; corpus {report.corpus}")
     print("ingest: " + ", ".join(f"{k} {v}" for k, v in ingest.items() if k != "errors" and not isinstance(v, list)))
@@ -287,6 +334,9 @@ def print_report(report: DemoReport) -> None:
     if report.picture:
         print(f"\npicture of the top hits: {report.picture}")
     print("timings (s): " + ", ".join(f"{k} {v}" for k, v in report.timings_s.items()))
+    if web_hint:
+        print("browse the hits as animated skeletons in a web page: motion-retrieval demo --web (then open "
+              f"http://127.0.0.1:{DemoConfig.web_port}/; service and page run until Ctrl-C)")
 
 
 def register(subparsers) -> None:
@@ -305,6 +355,9 @@ def register(subparsers) -> None:
     parser.add_argument("--top-k", type=int, default=DemoConfig.top_k)
     parser.add_argument("--no-real-bvh", action="store_true", help="do not ingest ../shared/fixtures/bvh-cmu")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--web", action="store_true",
+                        help="then keep the service running with the search page in front of it until Ctrl-C")
+    parser.add_argument("--web-port", type=int, default=DemoConfig.web_port, help="port of the page (--web)")
     parser.set_defaults(func=_handle)
 
 
@@ -315,13 +368,21 @@ def _handle(args) -> int:
         raise DemoError(f"--clips {args.clips}: need at least 10 clips for a meaningful demo")
     config = DemoConfig(out_dir=args.out, clips=args.clips, seed=args.seed, run_dir=args.run,
                         model_repository=args.model_repository or default_model_repository(), triton=args.triton,
-                        top_k=args.top_k, include_real_bvh=not args.no_real_bvh)
+                        top_k=args.top_k, include_real_bvh=not args.no_real_bvh, web=args.web,
+                        web_port=args.web_port)
     if not args.json:
         print(f"motion-retrieval demo -> {config.out_dir}/ (first run: corpus + export take a minute or two)",
               flush=True)
-    report = run_demo(config)
+    if config.web and args.json:
+        raise DemoError("--web keeps running until Ctrl-C; it does not combine with --json")
+
+    def show_and_serve(report: DemoReport, target: str) -> None:
+        print_report(report, web_hint=False)
+        serve_until_interrupted(config, target)
+
+    report = run_demo(config, on_ready=show_and_serve if config.web else None)
     if args.json:
         print_json(asdict(report))
-    else:
+    elif not config.web:
         print_report(report)
     return 0

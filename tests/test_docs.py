@@ -16,7 +16,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 README = REPO_ROOT / "README.md"
 README_MAX_LINES = 250
-DOCSTRING_ROOTS = ("motion_retrieval", "server", "milvus_plugin")
+DOCSTRING_ROOTS = ("motion_retrieval", "server", "milvus_plugin", "web")
 
 # [text](target) and ![alt](target); the target ends at whitespace or the closing parenthesis.
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
