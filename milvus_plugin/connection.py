@@ -108,6 +108,18 @@ def supports_filter_templates(version: str) -> bool:
     return (int(match.group(1)), int(match.group(2))) >= (2, 5)
 
 
+def supports_grouping_search(version: str) -> bool:
+    """Grouping search (``group_by_field``: the best row per value of a scalar column) arrived in Milvus 2.4;
+    Milvus Lite 3.2.2 has it (checked, with offset and filters); the 2.3.5 standalone of the ``milvus`` package has
+    not. ``version`` as :func:`supports_filter_templates` takes it."""
+    if version.startswith("milvus_lite"):
+        return True
+    match = re.match(r"v?(\d+)\.(\d+)", version)
+    if not match:
+        return False
+    return (int(match.group(1)), int(match.group(2))) >= (2, 4)
+
+
 def token_from_env(environ=None) -> str:
     """``$MOTION_RETRIEVAL_MILVUS_TOKEN``, else the contents of ``$MOTION_RETRIEVAL_MILVUS_TOKEN_FILE``, else ""."""
     environ = os.environ if environ is None else environ

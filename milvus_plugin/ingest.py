@@ -291,6 +291,10 @@ def unchanged_filter(batch: list[Pending], store: MotionStore, summary: IngestSu
     for p in todo:
         p.replaces = p.key in stored
     summary.unchanged += len(batch) - len(todo)
+    if store.previews is not None:  # rows stored before the preview store was: give them their previews now
+        unchanged = [p for p in batch if stored.get(p.key) == p.content_hash]
+        missing = store.previews.missing([p.key for p in unchanged])
+        store.previews.put([_preview(p) for p in unchanged if p.key in missing])
     return todo
 
 
@@ -363,6 +367,8 @@ def write_batch(todo: list[Pending], motion_vectors: np.ndarray, caption_vectors
     caption_rows = [CaptionRow(caption_key(p.key, text), vector, text, p.key, p.record.dataset[:DATASET_MAX_LENGTH])
                     for p, _, vectors in kept for text, vector in zip(p.captions, vectors)]
     store.upsert_captions(caption_rows)
+    if store.previews is not None:  # before the row, which commits the batch: a stored row has its preview
+        store.previews.put([_preview(p) for p, _, _ in kept])
     store.upsert_motions([_motion_row(p, vector) for p, vector, _ in kept])
     summary.ingested += len(kept)
     summary.captions += len(caption_rows)
@@ -428,6 +434,12 @@ def _motion_row(p: Pending, vector: np.ndarray) -> MotionRow:
         tags=tags,
         content_hash=p.content_hash,
     )
+
+
+def _preview(p: Pending):
+    from motion_retrieval_milvus.preview_store import preview_of_features
+
+    return preview_of_features(p.key, p.record.id[:NAME_MAX_LENGTH], p.record.start, _end(p.record), p.features)
 
 
 def _default_reader() -> Reader:

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 2048
 MAX_SEARCH_LIMIT = 16384  # Milvus's cap on the rows one search returns
+# The column naming a row's take: every window of a take has its source (a file path, or "<dataset>/<id>" for
+# records ingested without one), and no two takes share one.
+TAKE_FIELD = "source"
 _DISTINCT_GROWTH = 4  # caption rows fetched per distinct text still wanted, and the growth per refetch
 
 
@@ -55,9 +58,11 @@ class MotionSearch:
         self.embedder = embedder
 
     # ----------------------------------------------------------------------------------------------- queries
-    def text_to_motions(self, text: str, top_k: int = 10, filters: SearchFilter | None = None) -> list[MotionHit]:
+    def text_to_motions(self, text: str, top_k: int = 10, filters: SearchFilter | None = None, *, offset: int = 0,
+                        every_window: bool = False) -> list[MotionHit]:
+        """Motions closest to ``text``: one hit per source take unless ``every_window``; ``offset`` hits skipped."""
         vector = self.embed_text(text)
-        return self.motions_by_vector(vector, top_k, filters)
+        return self.motions_by_vector(vector, top_k, filters, offset=offset, every_window=every_window)
 
     def text_to_captions(self, text: str, top_k: int = 10, distinct: bool = True) -> list[CaptionHit]:
         return self.captions_by_vector(self.embed_text(text), top_k, distinct)
@@ -71,15 +76,18 @@ class MotionSearch:
         top_k: int = 10,
         filters: SearchFilter | None = None,
         exclude_self: bool = True,
+        *,
+        offset: int = 0,
+        every_window: bool = False,
     ) -> list[MotionHit]:
-        """Motions like ``query``: (T, 263) raw features, or the id of a stored motion (excluded from the hits)."""
+        """Motions like ``query``: (T, 263) raw features, or the id of a stored motion, which is left out of the hits
+        (with one hit per take, so is its take: the best window of a take is the query itself)."""
         if isinstance(query, str):
             vector = self.motion_vector(query)
-            hits = self.motions_by_vector(vector, top_k + 1 if exclude_self else top_k, filters)
-            if exclude_self:
-                hits = [h for h in hits if h.id != query][:top_k]
-            return hits
-        return self.motions_by_vector(self.embed_motion(query), top_k, filters)
+            return self.motions_by_vector(vector, top_k, filters, offset=offset, every_window=every_window,
+                                          exclude=query if exclude_self else None)
+        return self.motions_by_vector(self.embed_motion(query), top_k, filters, offset=offset,
+                                      every_window=every_window)
 
     def motion_vector(self, motion_id: str) -> np.ndarray:
         """The stored vector of row ``motion_id``; MotionNotFoundError when there is no such row."""
@@ -90,10 +98,42 @@ class MotionSearch:
 
     # ----------------------------------------------------------------------------------------------- by vector
     def motions_by_vector(
-        self, vector: np.ndarray, top_k: int = 10, filters: SearchFilter | None = None
+        self, vector: np.ndarray, top_k: int = 10, filters: SearchFilter | None = None, *, offset: int = 0,
+        every_window: bool = False, exclude: str | None = None,
     ) -> list[MotionHit]:
-        results = self.store.search_motions(np.asarray(vector, dtype=np.float32)[None], top_k, filters)
-        return [_motion_hit(hit) for hit in results[0]]
+        """Hits ``offset`` .. ``offset + top_k`` in score order. By default one hit per source take (its best
+        window; a long take is indexed as 10 s windows every 5 s and would fill the list with neighbours), by
+        Milvus's grouping search where the server has it (``store.supports_grouping``), else by fetching 4x, 16x,
+        ... rows and keeping each source's first (best) row. ``every_window``: every row is a hit. ``exclude``: a
+        row id left out (with its take, when grouping). Pages are disjoint and, joined, the same list as one
+        search of their total length."""
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise MilvusStoreError(f"offset must be an integer >= 0, got {offset!r}")
+        want = offset + top_k + (1 if exclude is not None else 0)
+        if want > MAX_SEARCH_LIMIT:
+            raise MilvusStoreError(f"offset + top_k must be at most {MAX_SEARCH_LIMIT - 1} (Milvus's limit on the "
+                                   f"rows of one search), got {offset} + {top_k}")
+        vectors = np.asarray(vector, dtype=np.float32)[None]  # (1, dim)
+        if every_window:
+            rows = self.store.search_motions(vectors, want, filters)[0]
+        elif self.store.supports_grouping:
+            rows = self.store.search_motions(vectors, want, filters, group_by=TAKE_FIELD)[0]
+        else:
+            rows = self._best_row_per_take(vectors, want, filters)
+        hits = [_motion_hit(row) for row in rows]
+        if exclude is not None:
+            hits = [h for h in hits if h.id != exclude]
+        return hits[offset:offset + top_k]
+
+    def _best_row_per_take(self, vectors: np.ndarray, want: int, filters: SearchFilter | None) -> list[dict]:
+        """Grouping for servers without grouping search: the first ``want`` takes' best rows, from growing fetches."""
+        fetch = want
+        while True:
+            fetch = min(fetch * _DISTINCT_GROWTH, MAX_SEARCH_LIMIT)
+            rows = self.store.search_motions(vectors, fetch, filters)[0]
+            best = best_per_take(rows)
+            if len(best) >= want or len(rows) < fetch or fetch == MAX_SEARCH_LIMIT:
+                return best[:want]
 
     def captions_by_vector(self, vector: np.ndarray, top_k: int = 10, distinct: bool = True) -> list[CaptionHit]:
         """The ``top_k`` closest captions. ``distinct``: each text once (compared ignoring case, spacing and final
@@ -161,6 +201,18 @@ def _caption_hit(hit: dict[str, Any]) -> CaptionHit:
         id=str(hit["id"]),
         dataset=entity.get("dataset", ""),
     )
+
+
+def best_per_take(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows in score order, each take (``TAKE_FIELD``) once: its first (best-scoring) row stands for it."""
+    seen: set[str] = set()
+    kept = []
+    for row in rows:
+        take = row.get("entity", {}).get(TAKE_FIELD, "")
+        if take not in seen:
+            seen.add(take)
+            kept.append(row)
+    return kept
 
 
 def caption_identity(text: str) -> str:

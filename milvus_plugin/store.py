@@ -30,9 +30,11 @@ from motion_retrieval_milvus.connection import (
     error_kind,
     server_version,
     supports_filter_templates,
+    supports_grouping_search,
 )
 from motion_retrieval_milvus.errors import MilvusStoreError, MilvusUnavailableError
 from motion_retrieval_milvus.filters import CompiledFilter, SearchFilter, equals_filter, ids_filter, prefix_filter
+from motion_retrieval_milvus.preview_store import PreviewStore
 from motion_retrieval_milvus.schema import (
     CAPTION_OUTPUT_FIELDS,
     MOTION_OUTPUT_FIELDS,
@@ -117,8 +119,10 @@ class MotionStore:
         prefix: str = "",
         index: IndexConfig | None = None,
         create: bool = True,
+        previews: PreviewStore | None = None,
     ):
         self.client = client
+        self.previews = previews  # where ingest keeps each row's preview (preview_store.py); deletes remove them
         self.config = config
         self.model_id = model_id
         self.dim = int(dim)
@@ -128,6 +132,7 @@ class MotionStore:
         self.lite = config.is_lite
         self.server_version = server_version(client)
         self.templating = supports_filter_templates(self.server_version)
+        self.supports_grouping = supports_grouping_search(self.server_version)
         self._reload_lock = threading.Lock()
         self._reloads: dict[str, float] = {}  # collection -> monotonic time of the last load request
         self._ensure_collections(create)
@@ -142,9 +147,12 @@ class MotionStore:
         prefix: str = "",
         index: IndexConfig | None = None,
         create: bool = True,
+        previews: PreviewStore | None = None,
     ) -> MotionStore:
-        """Connect and open (creating when ``create``) the collections of ``model_id``."""
-        return cls(connect(config), config, model_id, dim, prefix=prefix, index=index, create=create)
+        """Connect and open (creating when ``create``) the collections of ``model_id``; ``previews``: the store that
+        ingest writes each row's preview to (none: no previews are kept)."""
+        return cls(connect(config), config, model_id, dim, prefix=prefix, index=index, create=create,
+                   previews=previews)
 
     # ----------------------------------------------------------------------------------------------- set-up
     def _ensure_collections(self, create: bool) -> None:
@@ -189,6 +197,8 @@ class MotionStore:
         present = len(self.existing_hashes(ids))
         self.delete_captions_of(ids)
         self._call("delete", self.names.motions, self.client.delete, self.names.motions, ids=ids)
+        if self.previews is not None:  # after the rows: a searchable row never lacks its preview
+            self.previews.delete(ids)
         return present
 
     def delete_captions_of(self, motion_ids: Sequence[str]) -> None:
@@ -283,17 +293,25 @@ class MotionStore:
 
     # ----------------------------------------------------------------------------------------------- search
     def search_motions(
-        self, vectors: np.ndarray, top_k: int, filters: SearchFilter | None = None
+        self, vectors: np.ndarray, top_k: int, filters: SearchFilter | None = None, group_by: str | None = None
     ) -> list[list[dict[str, Any]]]:
-        """Top-k motions per query vector: lists of ``{"id", "distance", "entity": {...}}``."""
+        """Top-k motions per query vector: lists of ``{"id", "distance", "entity": {...}}``. ``group_by``: a scalar
+        column; then the best row of each of the top-k values of that column (Milvus grouping search: only where
+        ``supports_grouping``)."""
         compiled = (filters or SearchFilter()).compile()
-        return self._search(self.names.motions, vectors, top_k, compiled, MOTION_OUTPUT_FIELDS)
+        extra = {}
+        if group_by is not None:
+            if not self.supports_grouping:
+                raise MilvusStoreError(f"Milvus {self.server_version} has no grouping search (2.4 or newer, or Milvus "
+                                       "Lite, has it)")
+            extra["group_by_field"] = group_by
+        return self._search(self.names.motions, vectors, top_k, compiled, MOTION_OUTPUT_FIELDS, **extra)
 
     def search_captions(self, vectors: np.ndarray, top_k: int) -> list[list[dict[str, Any]]]:
         return self._search(self.names.captions, vectors, top_k, CompiledFilter("", {}), CAPTION_OUTPUT_FIELDS)
 
     def _search(self, name: str, vectors: np.ndarray, top_k: int, compiled: CompiledFilter,
-                output_fields: list[str]) -> list[list[dict[str, Any]]]:
+                output_fields: list[str], **extra: Any) -> list[list[dict[str, Any]]]:
         if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= 16384:
             raise MilvusStoreError(f"top_k must be an integer in 1..16384, got {top_k!r}")
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))  # (N, dim)
@@ -302,7 +320,7 @@ class MotionStore:
         return self._call(
             "search", name, self.client.search, name, data=vectors.tolist(), filter=expr, filter_params=params,
             limit=top_k, output_fields=output_fields, search_params=self.index.search_params(self.lite, top_k),
-            anns_field=VECTOR_FIELD,
+            anns_field=VECTOR_FIELD, **extra,
         )
 
     # ----------------------------------------------------------------------------------------------- helpers

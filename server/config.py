@@ -51,7 +51,8 @@ class ServeConfig:
     reflection: bool = True  # gRPC server reflection (grpcurl, tooling); off hides the API description
     auth_token: str | None = None  # bearer token every non-health call must carry; None = no auth
     search_token: str | None = None  # a second, search-only token (no ingest, no delete); needs auth_token
-    preview_store: str | None = None  # where ingest keeps each row's preview: a folder; None = no previews
+    preview_store: str | None = None  # where ingest keeps each row's preview: a folder (Lite: <file>.previews)
+    clip_source_root: str | None = None  # source BVH takes under this folder may be cut into clips (GetMotionClip)
     tls_cert: Path | None = None  # PEM certificate chain and key; both or neither
     tls_key: Path | None = None
     workers: int = 2  # threads running the in-process encoders (off the event loop)
@@ -153,6 +154,7 @@ _ENV = {
     "search_token": ("SEARCH_TOKEN", str),
     "search_token_file": ("SEARCH_TOKEN_FILE", Path),
     "preview_store": ("PREVIEW_STORE", str),
+    "clip_source_root": ("CLIP_SOURCE_ROOT", str),
     "tls_cert": ("TLS_CERT", Path),
     "tls_key": ("TLS_KEY", Path),
     "max_batch": ("MAX_BATCH", int),
@@ -210,7 +212,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
              f"{env['search_token']}]")
     add("--preview-store", metavar="DIR",
         help=f"folder where ingest keeps a compact preview of every row (served by GetMotionPreview and "
-             f"GetMotionClip with no source file) [{env['preview_store']}; default: none]")
+             f"GetMotionClip with no source file) [{env['preview_store']}; default: <file>.previews beside a Milvus "
+             "Lite file, none for a server]")
+    add("--clip-source-root", metavar="DIR",
+        help=f"source BVH takes under this folder (the mounted data they were ingested from) may be cut into "
+             f"GetMotionClip SOURCE_BVH clips; other client-named paths are never opened [{env['clip_source_root']}; "
+             "default: only files this plugin ingested itself]")
     add("--tls-cert", type=Path, metavar="FILE", help=f"PEM certificate chain [{env['tls_cert']}]")
     add("--tls-key", type=Path, metavar="FILE", help=f"PEM private key [{env['tls_key']}]")
     add("--max-batch", type=int, metavar="N", help=f"most items per Embed* request [{env['max_batch']}; default: 64]")

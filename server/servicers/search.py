@@ -28,10 +28,17 @@ from motion_retrieval.serving.inputs import (
     check_record_id,
 )
 from motion_retrieval.serving.tensors import FPS
+from motion_retrieval_milvus.clips import ClipUnavailableError, PreviewNotFoundError, motion_clip, stored_preview
 from motion_retrieval_milvus.connection import MilvusConfig
 from motion_retrieval_milvus.errors import FilterError, MilvusStoreError, MilvusUnavailableError
 from motion_retrieval_milvus.filters import SearchFilter
 from motion_retrieval_milvus.ingest import IngestBatches, IngestSummary, Pending, unchanged_filter, write_batch
+from motion_retrieval_milvus.preview_store import (
+    PreviewConfig,
+    PreviewStore,
+    default_preview_store,
+    open_preview_store,
+)
 from motion_retrieval_milvus.search import MotionNotFoundError, MotionSearch
 from motion_retrieval_milvus.store import MotionStore
 from motion_retrieval_server.api import search_pb2, search_pb2_grpc
@@ -41,11 +48,13 @@ from motion_retrieval_server.metrics import ServiceMetrics
 from motion_retrieval_server.servicers.calls import check_budget, status_on_error, time_budget
 from motion_retrieval_server.servicers.embedding import to_features
 from motion_retrieval_server.tracing import span
-from motion_retrieval_server.validation import RequestError, check_text, check_top_k, decode_motion
+from motion_retrieval_server.validation import RequestError, check_text, check_top_k, decode_motion, encode_tensor
 
 log = logging.getLogger(__name__)
 
 MAX_REPORTED_ERRORS = 100
+_CLIP_FORMATS = {search_pb2.CLIP_FORMAT_UNSPECIFIED: "smpl22_bvh", search_pb2.CLIP_FORMAT_SMPL22_BVH: "smpl22_bvh",
+                 search_pb2.CLIP_FORMAT_JOINTS_NPY: "joints_npy", search_pb2.CLIP_FORMAT_SOURCE_BVH: "source_bvh"}
 
 
 def search_filter(message: search_pb2.MotionFilter) -> SearchFilter:
@@ -89,14 +98,23 @@ def milvus_errors() -> Iterator[None]:
         raise InputError("filter", str(exc)) from None
     except MotionNotFoundError as exc:
         raise RequestError("motion_id", str(exc), code=grpc.StatusCode.NOT_FOUND) from None
+    except PreviewNotFoundError as exc:
+        raise RequestError("id", str(exc), code=grpc.StatusCode.NOT_FOUND) from None
+    except ClipUnavailableError as exc:
+        raise RequestError("format", str(exc), code=grpc.StatusCode.FAILED_PRECONDITION) from None
     except MilvusStoreError as exc:
         raise RequestError("milvus", str(exc), code=grpc.StatusCode.INTERNAL) from None
 
 
 class SearchServicer(search_pb2_grpc.SearchServiceServicer):
     def __init__(self, milvus: MilvusConfig, prefix: str, backend: EmbeddingBackend, limits: ServiceLimits,
-                 metrics: ServiceMetrics, convert_executor: Executor, workers: int = 4, ingest_batch: int = 64):
+                 metrics: ServiceMetrics, convert_executor: Executor, workers: int = 4, ingest_batch: int = 64,
+                 previews: PreviewStore | None = None, clip_source_root: str | None = None,
+                 preview_config: PreviewConfig | None = None):
         self._milvus = milvus
+        self._previews = previews  # each row's preview, written at ingest (GetMotionPreview, GetMotionClip)
+        self._clip_source_root = clip_source_root  # source BVH files under it may be cut (GetMotionClip)
+        self._preview_config = preview_config or PreviewConfig()
         self._prefix = prefix
         self._backend = backend
         self._limits = limits
@@ -111,7 +129,12 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
     def from_config(cls, config: ServeConfig, backend: EmbeddingBackend, metrics: ServiceMetrics,
                     convert_executor: Executor) -> SearchServicer:
         milvus = MilvusConfig(uri=config.milvus_uri, token=config.milvus_token or "")
-        return cls(milvus, config.collection_prefix, backend, config.limits, metrics, convert_executor)
+        previews = open_preview_store(config.preview_store or default_preview_store(config.milvus_uri))
+        if previews is None:
+            log.warning("no preview store (--preview-store DIR): GetMotionPreview and the SMPL-22 clips of "
+                        "GetMotionClip answer NOT_FOUND")
+        return cls(milvus, config.collection_prefix, backend, config.limits, metrics, convert_executor,
+                   previews=previews, clip_source_root=config.clip_source_root)
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -129,7 +152,7 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
             if self._search is None:
                 info = self._backend.info
                 store = await self._thread(lambda: MotionStore.open(self._milvus, info.model_id, info.dim,
-                                                                    prefix=self._prefix))
+                                                                    prefix=self._prefix, previews=self._previews))
                 self._search = MotionSearch(store)  # queries are embedded here, by the backend
                 log.info("search over %s: %s", self._milvus.describe(), store.names.motions)
             return self._search
@@ -168,12 +191,15 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
         async with status_on_error(context, "SearchMotions"):
             text = check_text(request.text, "text", self._limits)
             top_k = check_top_k(request.top_k, self._limits)
+            offset = self._offset(request.offset, top_k)
             filters = search_filter(request.filter)
             budget = time_budget(context)
             check_budget(budget, "SearchMotions")
             vector = check_embeddings(await self._backend.embed_texts([text], timeout=budget), "text")[0]  # (dim,)
-            hits = await self._milvus_call(lambda s, v, k, f: s.motions_by_vector(v, k, f), vector, top_k, filters,
-                                           budget=time_budget(context))
+            every = request.every_window
+            hits = await self._milvus_call(
+                lambda s, v, k, f: s.motions_by_vector(v, k, f, offset=offset, every_window=every), vector, top_k,
+                filters, budget=time_budget(context))
             return search_pb2.SearchMotionsResponse(hits=[motion_hit(h) for h in hits],
                                                     model_id=self._backend.info.model_id)
 
@@ -193,23 +219,53 @@ class SearchServicer(search_pb2_grpc.SearchServiceServicer):
     async def SimilarMotions(self, request: search_pb2.SimilarMotionsRequest, context):
         async with status_on_error(context, "SimilarMotions"):
             top_k = check_top_k(request.top_k, self._limits)
+            offset = self._offset(request.offset, top_k)
+            every = request.every_window
             filters = search_filter(request.filter)
             budget = time_budget(context)
             check_budget(budget, "SimilarMotions")
             query = request.WhichOneof("query")
             if query == "motion_id":
                 motion_id = check_motion_row_id(request.motion_id, "motion_id")
-                hits = await self._milvus_call(lambda s, i, k, f: s.motion_to_motions(i, k, f), motion_id,
-                                               top_k, filters, budget=budget)
+                hits = await self._milvus_call(
+                    lambda s, i, k, f: s.motion_to_motions(i, k, f, offset=offset, every_window=every), motion_id,
+                    top_k, filters, budget=budget)
             elif query == "motion":
                 features = await self._features(request.motion, "motion", budget)
                 vector = await self._embed_motion(features, "motion", time_budget(context))
-                hits = await self._milvus_call(lambda s, v, k, f: s.motions_by_vector(v, k, f), vector, top_k,
-                                               filters, budget=time_budget(context))
+                hits = await self._milvus_call(
+                    lambda s, v, k, f: s.motions_by_vector(v, k, f, offset=offset, every_window=every), vector,
+                    top_k, filters, budget=time_budget(context))
             else:
                 raise InputError("query", "is empty; set motion or motion_id")
             return search_pb2.SearchMotionsResponse(hits=[motion_hit(h) for h in hits],
                                                     model_id=self._backend.info.model_id)
+
+    def _offset(self, offset: int, top_k: int) -> int:
+        if offset + top_k > self._limits.max_top_k:
+            raise InputError("offset", f"offset {offset} + top_k {top_k} is over {self._limits.max_top_k} "
+                                       "(Limits.max_top_k): page no deeper than that")
+        return offset
+
+    # -- previews and clips -----------------------------------------------------------------------------------------
+    async def GetMotionPreview(self, request: search_pb2.GetMotionPreviewRequest, context):
+        async with status_on_error(context, "GetMotionPreview"):
+            row_id = check_motion_row_id(request.id, "id")
+            serve_fps = self._preview_config.serve_fps
+            preview = await self._milvus_call(lambda s: stored_preview(s.store, row_id).at_fps(serve_fps),
+                                              budget=time_budget(context))
+            return search_pb2.MotionPreview(id=preview.id, fps=preview.fps, joints=encode_tensor(preview.joints),
+                                            name=preview.name, start=preview.start_s, end=preview.end_s)
+
+    async def GetMotionClip(self, request: search_pb2.GetMotionClipRequest, context):
+        async with status_on_error(context, "GetMotionClip"):
+            row_id = check_motion_row_id(request.id, "id")
+            if request.format not in _CLIP_FORMATS:
+                raise InputError("format", f"unknown ClipFormat {request.format}")
+            fmt, root = _CLIP_FORMATS[request.format], self._clip_source_root
+            clip = await self._milvus_call(lambda s: motion_clip(s.store, row_id, fmt, root),
+                                           budget=time_budget(context))
+            return search_pb2.MotionClip(filename=clip.filename, media_type=clip.media_type, data=clip.data)
 
     # -- writes -----------------------------------------------------------------------------------------------------
     async def IngestMotions(self, request_iterator, context):

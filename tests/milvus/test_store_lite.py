@@ -143,7 +143,8 @@ def test_filters_on_lite(store, embedder, corpus_dir):
     assert names(search.text_to_motions("x", 20, SearchFilter(max_duration=2.5))) == ["jump_a", "wave_kit"]
     assert names(search.text_to_motions("x", 20, SearchFilter(tags_any=["fast", "slow"]))) == ["run_a", "walk_b"]
     assert names(search.text_to_motions("x", 20, SearchFilter(tags_all=["locomotion", "slow"]))) == ["walk_b"]
-    assert len(search.text_to_motions("x", 20, SearchFilter(fps=20.0))) == 10
+    assert len(search.text_to_motions("x", 20, SearchFilter(fps=20.0), every_window=True)) == 10  # every window
+    assert len(search.text_to_motions("x", 20, SearchFilter(fps=20.0))) == len(CORPUS)  # one hit per take
     assert search.text_to_motions("x", 20, SearchFilter(fps=30.0)) == []
     prefix = str(corpus_dir / "walk_")
     assert names(search.text_to_motions("x", 20, SearchFilter(source_prefix=prefix))) == ["walk_a", "walk_b"]

@@ -142,7 +142,7 @@ def ingested_model(client) -> str:
 def test_delete_by_name_removes_every_window(search_server, ingested, corpus):
     with MotionRetrievalClient(search_server.target, timeout=60) as client:
         before = client.collection_stats()
-        long_rows = len(client.search_motions("dance", top_k=50, filters={"dataset": "bvh"}))
+        long_rows = len(client.search_motions("dance", top_k=50, filters={"dataset": "bvh"}, every_window=True))
         assert client.delete(names=["long1"]) == long_rows
         after = client.collection_stats()
         assert after["motion_rows"] == before["motion_rows"] - long_rows
