@@ -21,22 +21,26 @@ REAL_PROMPTS = REPO_ROOT / "benchmarks" / "prompts" / "bandai_namco_1.json"
 REAL_KEYS = ("zero_shot/accuracy", "zero_shot/balanced_accuracy", "t2m/mAP", "t2m/P@10", "side/accuracy")
 
 
-def corpus(path: Path, dialect: str, n: int, seed: int, variant: str = "train") -> Path | None:
+def corpus(path: Path, dialect: str, n: int, seed: int, variant: str = "train",
+           action_split: str = "all") -> Path | None:
     """Generate once; a folder whose synth.json matches is reused (generation is deterministic). None when this
-    generator has no such ``variant``."""
+    generator has no such ``variant``. ``action_split``: all, or the seen / unseen families of the unseen-action
+    protocol (``experiments.unseen_actions``)."""
     from motion_retrieval.synth.corpus import generate_corpus
 
     marker = path / "synth.json"
     if marker.is_file():
         info = json.loads(marker.read_text()).get("config", {})
-        if (info.get("dialect"), info.get("seed"), info.get("n"), info.get("variant", "train")) == (
-                dialect, seed, n, variant):
+        if (info.get("dialect"), info.get("seed"), info.get("n"), info.get("variant", "train"),
+                info.get("action_split", "all")) == (dialect, seed, n, variant, action_split):
             log.info("reusing %s", path)
             return path
         log.info("%s was generated with other settings; regenerating", path)
     if path.exists():
         shutil.rmtree(path)
     kwargs = {} if variant == "train" else {"variant": variant}
+    if action_split != "all":
+        kwargs["action_split"] = action_split
     try:
         generate_corpus(path, dialect, n=n, seed=seed, progress=True, **kwargs)
     except TypeError:
@@ -59,8 +63,10 @@ def load_real(folder: Path = REAL_FOLDER, prompts: Path = REAL_PROMPTS):
 
 
 def score_run(run_dir: Path, fresh: Path | None, transfer: Path | None, real: Any, prompts: dict,
-              device: str = "cpu", split: str = "test") -> dict[str, Any]:
-    """``{"fresh"|"transfer": {t2m/R10, m2t/R10, ...}, "real/run"|"real/coll": {zero-shot, mAP, left/right}}``.
+              device: str = "cpu", split: str = "test", unseen: tuple[Path, Path] | None = None) -> dict[str, Any]:
+    """``{"fresh"|"transfer": {t2m/R10, m2t/R10, ...}, "real/run"|"real/coll": {zero-shot, mAP, left/right}}``, and
+    ``"unseen"`` (seen vs held-out action families, ``experiments.unseen_actions.score_unseen``) when ``unseen``
+    names the (seen, unseen) evaluation corpora of a run trained on ``--actions seen`` corpora.
 
     Synthetic test splits use TMR's All protocol with the run's statistics (serving behaviour); the real takes are
     scored with the run's statistics (``real/run``, what the exported model does) and with the collection's own
@@ -83,6 +89,10 @@ def score_run(run_dir: Path, fresh: Path | None, transfer: Path | None, real: An
         normal = result.protocols["normal"]
         out[name] = {"t2m/R10": normal["t2m/R10"], "m2t/R10": normal["m2t/R10"], "t2m/R01": normal["t2m/R01"],
                      "m2t/R01": normal["m2t/R01"], "t2m/MedR": normal["t2m/MedR"], "motions": result.motions}
+    if unseen is not None:
+        from experiments.unseen_actions import score_unseen
+
+        out["unseen"] = score_unseen(run, unseen[0], unseen[1], device=device, split=split)
     if real is not None and real.takes:
         for stats, embedder in (("run", RunEmbedder(run)),
                                 ("coll", RunEmbedder(run, normalizer=Normalizer.fit(real.features())))):

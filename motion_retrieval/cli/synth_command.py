@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from motion_retrieval.cli import print_json
+from motion_retrieval.synth.action_split import ACTION_SPLITS
 from motion_retrieval.synth.corpus import DIALECTS, generate_corpus
 from motion_retrieval.synth.variants import VARIANTS
 
@@ -28,6 +29,9 @@ def register(subparsers) -> None:
                         help="train (default): the training corpus; transfer: a model-selection corpus of what "
                              "training corpora never contain (held-out caption templates, subjects and synonyms, "
                              "bodies and tempos outside the training ranges, held-out styles and action forms)")
+    parser.add_argument("--actions", choices=ACTION_SPLITS, default="all",
+                        help="all (default): every action family; seen: never the held-out families of the "
+                             "unseen-action protocol (train on these); unseen: only those families")
     parser.add_argument("--json", action="store_true", help="print one JSON object with the summary")
     parser.set_defaults(func=run)
 
@@ -37,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --n must be at least 1, got {args.n}", file=sys.stderr)
         return 2
     summary = generate_corpus(args.out, dialect=args.dialect, n=args.n, seed=args.seed, progress=True,
-                              variant=args.variant)
+                              variant=args.variant, action_split=args.actions)
     result = summary.to_dict()
     result["seconds_per_1000_clips"] = round(summary.elapsed_s / summary.originals * 1000, 2)
     if args.json:

@@ -39,6 +39,7 @@ from motion_retrieval.features import joints_to_features
 from motion_retrieval.mirror import mirror_caption, mirror_joints
 from motion_retrieval.skeleton import KIT21, SMPL22, SkeletonSpec
 from motion_retrieval.stats import compute_stats
+from motion_retrieval.synth.action_split import ACTION_SPLITS, in_split
 from motion_retrieval.synth.actions import ActionContext, Family, build_action, families_for
 from motion_retrieval.synth.body import BodyRig, sample_proportions, sample_rest_shape
 from motion_retrieval.synth.captions import caption_clip
@@ -88,12 +89,15 @@ class CorpusConfig:
     noise: float = 1.0  # scale of the secondary motion: posture, breathing, sway, wobble (0 = clean templates)
     variant: str = "train"  # train | transfer (what training never contains; see variants.py)
     style_fraction: float = 0.5  # clips performed in a style other than neutral
+    action_split: str = "all"  # all | seen (no held-out family) | unseen (only held-out families); action_split.py
 
     def __post_init__(self) -> None:
         if self.dialect not in DIALECTS:
             raise ConfigError(f"unknown dialect {self.dialect!r}; choose one of {', '.join(DIALECTS)}")
         if self.variant not in VARIANTS:
             raise ConfigError(f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+        if self.action_split not in ACTION_SPLITS:
+            raise ConfigError(f"unknown action split {self.action_split!r}; choose one of {', '.join(ACTION_SPLITS)}")
         if not 0 <= self.style_fraction <= 1:
             raise ConfigError(f"style_fraction must be within [0, 1], got {self.style_fraction}")
         if self.n < 1:
@@ -171,7 +175,8 @@ def sample_actions(rng: np.random.Generator, config: CorpusConfig,
                    style: Style = NEUTRAL) -> list[tuple[str, dict]]:
     """The (family, params) list of one clip: one to three actions whose postures chain up and suit ``style``."""
     dialect = DIALECTS[config.dialect]
-    families = [f for f in families_for(config.dialect) if f.name not in style.excludes]
+    families = [f for f in families_for(config.dialect)
+                if f.name not in style.excludes and in_split(f.name, config.action_split, f.kind)]
     r = rng.random()
     count = 3 if r < config.three_action_fraction else 2 if r < config.three_action_fraction + \
         config.two_action_fraction else 1
@@ -182,6 +187,8 @@ def sample_actions(rng: np.random.Generator, config: CorpusConfig,
                    if (posture is None or f.start == posture) and (not chosen or f.name != chosen[-1][0])]
         idle = [f for f in allowed if f.kind == "idle"]
         active = [f for f in allowed if f.kind != "idle"]
+        if chosen and not active and not idle:
+            break  # an action split may hold nothing that continues from this posture
         params = None
         while params is None:
             if index > 0 and idle and (not active or rng.random() < 0.08):
@@ -290,14 +297,15 @@ def _split_of(n: int, seed: int, fractions: tuple[float, float, float]) -> list[
 
 def generate_corpus(out_dir: str | os.PathLike, dialect: str = "humanml3d", n: int = 1000, seed: int = 0,
                     progress: bool = False, config: CorpusConfig | None = None,
-                    variant: str = "train") -> CorpusSummary:
+                    variant: str = "train", action_split: str = "all") -> CorpusSummary:
     """Write ``n`` clips (and their mirrors) to ``out_dir`` in the HumanML3D / KIT-ML folder layout.
 
     ``variant`` "transfer" writes the model-selection corpus of what training corpora never contain
-    (``variants.py``). ``config`` overrides everything else when given. The folder must be empty or not exist (a
+    (``variants.py``); ``action_split`` "seen" / "unseen" leaves out / keeps only the held-out action families
+    (``action_split.py``). ``config`` overrides everything else when given. The folder must be empty or not exist (a
     corpus is never mixed with other files). Returns counts and timings.
     """
-    config = config or CorpusConfig(dialect=dialect, n=n, seed=seed, variant=variant)
+    config = config or CorpusConfig(dialect=dialect, n=n, seed=seed, variant=variant, action_split=action_split)
     spec = DIALECTS[config.dialect]
     skeleton = spec.skeleton
     root = Path(out_dir)
@@ -364,7 +372,8 @@ def generate_corpus(out_dir: str | os.PathLike, dialect: str = "humanml3d", n: i
         "skeleton": skeleton.name,
         "fps": skeleton.fps,
         "units": skeleton.units,
-        "families": sorted(f.name for f in families_for(config.dialect)),
+        "families": sorted(f.name for f in families_for(config.dialect)
+                           if in_split(f.name, config.action_split, f.kind)),
         "actions": manifest,
         "styles": styles,
     }, sort_keys=True, indent=1) + "\n", encoding="utf-8")
@@ -372,7 +381,8 @@ def generate_corpus(out_dir: str | os.PathLike, dialect: str = "humanml3d", n: i
     summary = CorpusSummary(
         out_dir=str(root), dialect=config.dialect, seed=config.seed, variant=config.variant, originals=config.n,
         motions=sum(len(v) for k, v in split_ids.items() if k in ("train", "val", "test")), captions=n_captions,
-        splits={k: len(v) for k, v in split_ids.items()}, families=len(families_for(config.dialect)),
+        splits={k: len(v) for k, v in split_ids.items()},
+        families=sum(in_split(f.name, config.action_split, f.kind) for f in families_for(config.dialect)),
         family_counts=dict(sorted(family_counts.items())), style_counts=dict(sorted(style_counts.items())),
         seconds_total=round(seconds, 2),
         elapsed_s=round(elapsed, 3),
