@@ -47,7 +47,7 @@ def preview_source(hit, content_hash: str) -> Path:
 
 def hit_joints(hit, content_hash: str) -> tuple[np.ndarray, float]:
     """(T, J, 3) joints of ``hit``'s window and their fps, read from its checked source file."""
-    from motion_retrieval.render import motion_joints
+    from motion_retrieval.data.render_files import motion_joints
 
     joints, fps = motion_joints(preview_source(hit, content_hash))
     first = max(0, int(round(hit.start_s * fps)))

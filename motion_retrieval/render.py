@@ -1,7 +1,7 @@
 """Stick-figure pictures of a motion: a PNG strip of key frames side by side, or a GIF animation.
 
-Input is joint positions (T, 22, 3) SMPL-22 or (T, 21, 3) KIT-ML, Y-up; ``render_file`` also takes features
-((T, 263) -> ``features_to_joints``; (T, 251) KIT-ML) and anything ``data.load`` reads (.bvh, .npz). The figure is
+Input is joint positions (T, 22, 3) SMPL-22 or (T, 21, 3) KIT-ML, Y-up (``data.render_files`` draws motion files:
+features, joints and anything ``data.load`` reads). The figure is
 drawn in a fixed oblique view (30 degrees off the front, camera level with the floor so that the floor is one
 line) so that both depth and side-to-side movement show; the person's left side is drawn in blue, the right in
 red, the spine in black. Pillow draws both (a Matplotlib figure per frame is far slower on a busy CPU, see
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from motion_retrieval.errors import MotionDataError
+from motion_retrieval.skeleton import KIT21, SMPL22
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,6 @@ _LEFT, _RIGHT, _CENTRE = "#1f5fbf", "#c8312b", "#222222"
 
 
 def _skeleton_for(joints: np.ndarray):
-    from motion_retrieval.skeleton import KIT21, SMPL22
-
     return {22: SMPL22, 21: KIT21}.get(joints.shape[1])
 
 
@@ -202,42 +201,3 @@ def render_gif(
     path.parent.mkdir(parents=True, exist_ok=True)
     images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 * step / fps), loop=0)
     return path
-
-
-def motion_joints(path: str | os.PathLike, **reader_options) -> tuple[np.ndarray, float]:
-    """Joints (T, J, 3) and their fps from a features/joints .npy, or any file data.load reads (with
-    ``reader_options``: rig, up, units, ...; a plain .npy is read as a reader option says when one is given)."""
-    path = Path(path)
-    if path.suffix.lower() == ".npy" and not reader_options:
-        from motion_retrieval.data.humanml3d import check_finite, load_array
-        from motion_retrieval.features import features_to_joints
-
-        array = load_array(path)
-        check_finite(array, path)
-        if array.ndim == 2 and array.shape[1] in (263, 251):
-            skeleton = "smpl22" if array.shape[1] == 263 else "kit21"
-            return features_to_joints(array, skeleton=skeleton, path=path), 20.0 if skeleton == "smpl22" else 12.5
-        if array.ndim == 3 and array.shape[1:] in ((22, 3), (21, 3)):
-            return array, 20.0 if array.shape[1] == 22 else 12.5
-        raise MotionDataError(
-            path,
-            f"cannot render an array of shape {array.shape}: expected (T, 263|251) features or (T, 22|21, 3) joints",
-        )
-    from motion_retrieval.data.load import read_file
-
-    record = read_file(path, compute_features=False, **reader_options)
-    return record.joints, record.fps
-
-
-def render_file(
-    path: str | os.PathLike, out: str | os.PathLike, title: str | None = None, num_frames: int = 8, **reader_options
-) -> Path:
-    """Render a motion file to ``out``: ``.gif`` animates, anything else (``.png``) is a strip. ``reader_options``
-    go to data.load.read_file (rig, up, units, skeleton, fps)."""
-    joints, fps = motion_joints(path, **reader_options)
-    out = Path(out)
-    if out.suffix.lower() == ".gif":
-        return render_gif(joints, out, title=title, fps=fps)
-    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise MotionDataError(out, "output must end in .png or .gif")
-    return render_strip(joints, out, title=title, num_frames=num_frames, fps=fps)

@@ -224,7 +224,8 @@ class JointLayout:
 
 # Human3.6M's 17 joints in the order 3D pose estimators write them (VideoPose3D, MotionBERT, ...). "Nose" is the
 # dataset's "Neck/Nose" joint and "Head" the top of the head; LFoot/RFoot are the ankles. Mapped onto SMPL-22 by
-# data.joint_maps.h36m17_to_smpl22 (missing joints interpolated or synthesized, documented there).
+# data.joint_maps.H36M17_TO_SMPL22 (missing joints interpolated, documented there; data.mocap.h36m17_to_smpl22 adds
+# the feet).
 H36M17 = JointLayout(
     name="h36m17",
     joint_names=("Hip", "RHip", "RKnee", "RFoot", "LHip", "LKnee", "LFoot", "Spine", "Thorax", "Nose", "Head",

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 import grpc
 import numpy as np
 
+from motion_retrieval.data.joint_input import skeleton_joints_to_features
 from motion_retrieval.serving.inputs import InputError, check_batch_size
 from motion_retrieval.serving.inputs import check_text as _check_text
 from motion_retrieval.serving.inputs import check_texts as _check_texts
 from motion_retrieval.serving.motions import SKELETONS as _SKELETONS
-from motion_retrieval.serving.motions import Skeleton, check_joints, joints_to_features, validate_motion
+from motion_retrieval.serving.motions import Skeleton, check_joints, validate_motion
 from motion_retrieval.serving.tensors import FEATURE_DIM, decode_float32, encode_float32
 from motion_retrieval_server.api import common_pb2
 
@@ -91,7 +92,7 @@ class DecodedMotion:
         """The (T, 263) features; joints go through the core's joint maps and feature pipeline."""
         if self.features is not None:
             return self.features
-        return joints_to_features(self.joints, self.skeleton, self.fps, f"{self.field}.joints")
+        return skeleton_joints_to_features(self.joints, self.skeleton, self.fps, f"{self.field}.joints")
 
 
 def decode_motion(motion: common_pb2.Motion, field: str, limits: ServiceLimits) -> DecodedMotion:

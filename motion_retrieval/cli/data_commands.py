@@ -164,7 +164,7 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from motion_retrieval.render import render_file
+    from motion_retrieval.data.render_files import render_file
 
     out = render_file(args.file, args.out, title=args.title, num_frames=args.frames, **reader_options(args))
     print(out)
@@ -173,7 +173,7 @@ def _render(args: argparse.Namespace) -> int:
 
 def _inspect(args: argparse.Namespace) -> int:
     from motion_retrieval.cli import print_json
-    from motion_retrieval.data.rig.report import inspect_file
+    from motion_retrieval.data.inspect_report import inspect_file
 
     report = inspect_file(args.file, out=args.out, frame_seconds=args.frame, **reader_options(args))
     if args.json:

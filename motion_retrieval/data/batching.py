@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -26,8 +27,7 @@ from motion_retrieval.data.humanml3d import caption_frames, crop_to_caption
 from motion_retrieval.data.record import Caption, MotionRecord
 from motion_retrieval.errors import MotionDataError
 from motion_retrieval.mirror import mirror_partners
-from motion_retrieval.models.text_backbone import TokenStateCache
-from motion_retrieval.models.tokens import fit_to_max_frames
+from motion_retrieval.serving.motions import fit_to_max_frames
 from motion_retrieval.stats import Normalizer
 
 log = logging.getLogger(__name__)
@@ -182,6 +182,15 @@ def weighted_sampler(
     return WeightedRandomSampler(per_sample, num_samples=len(per_sample), replacement=True, generator=generator)
 
 
+class CaptionStates(Protocol):
+    """What the collator asks of the frozen language model's token-state cache (``TokenStateCache`` of
+    models.text_backbone, which the trainer builds): the states of a batch of captions."""
+
+    def get(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(states (B, L, D) float32, mask (B, L) bool, teacher (B, D) float32 unit-norm)."""
+        ...
+
+
 class Collator:
     """Samples -> a batch dict; the frozen-LM outputs come from the (precomputed) token-state cache.
 
@@ -190,7 +199,7 @@ class Collator:
     float32 unit-norm, and the lists ``captions``, ``keys``, ``datasets``.
     """
 
-    def __init__(self, cache: TokenStateCache | None):
+    def __init__(self, cache: CaptionStates | None):
         self.cache = cache
 
     def __call__(self, samples: Sequence[Sample]) -> dict:

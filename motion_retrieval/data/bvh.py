@@ -311,7 +311,7 @@ def read_bvh_with_mapping(
 def read_bvh(path: str | os.PathLike, **options) -> MotionRecord:
     """A BVH take as one SMPL-22 record at 20 fps (joints in metres, Y-up, floored; 263-d features).
 
-    Options: ``units`` ("m", "cm", "mm", "in", "cmu" or "auto": by leg length, see mocap.detect_units); ``up``
+    Options: ``units`` ("m", "cm", "mm", "in", "cmu" or "auto": by leg length, see units.detect_units); ``up``
     ("auto": head above feet over the take, or a signed axis "y", "z", "x", "-y", ...); ``rig`` (None: a known rig's
     explicit map when the joint names fit one, else the automatic mapping of rig/; "auto" to force it; a joint_maps
     rig name; or a JointMap, e.g. from ``--rig-map FILE.json``); ``compute_features``; ``limits``

@@ -14,9 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
+from motion_retrieval.data.blender import import_with_blender
+from motion_retrieval.data.bvh import parse_bvh
 from motion_retrieval.data.limits import DEFAULT_LIMITS
+from motion_retrieval.data.load import read_file_with_mapping
+from motion_retrieval.data.mocap import load_joint_array
 from motion_retrieval.data.record import MotionRecord
 from motion_retrieval.data.rig.mapping import RigMapping
+from motion_retrieval.features import features_to_joints
+from motion_retrieval.render import render_strip
 from motion_retrieval.skeleton import SMPL22
 
 
@@ -80,8 +86,6 @@ def inspect_file(
 ) -> InspectReport:
     """Read ``path`` as ingest would (``options``: data.load reader options) and report its mapping; with ``out``,
     draw the frame at ``frame_seconds`` (default: the middle) of the processed motion into that PNG."""
-    from motion_retrieval.data.load import read_file_with_mapping
-
     path = Path(path)
     record, mapping = read_file_with_mapping(path, **options)
     kind, fps, frames = _source_timing(path, options)
@@ -95,26 +99,17 @@ def _source_timing(path: Path, options: dict) -> tuple[str, float, int]:
     """(format, fps, frames) of the file as recorded, before resampling."""
     limits = options.get("limits") or DEFAULT_LIMITS
     if path.suffix.lower() == ".bvh":
-        from motion_retrieval.data.bvh import parse_bvh
-
         motion = parse_bvh(path, limits=limits)
         return "bvh", motion.fps, motion.num_frames
     if path.suffix.lower() == ".fbx":
-        from motion_retrieval.data.blender import import_with_blender
-
         # a second Blender import: the record keeps only the resampled take, and inspect is one file at a time
         sampled = import_with_blender("fbx", path, take=options.get("take"), limits=limits)
         return "fbx", sampled.fps, sampled.num_frames
-    from motion_retrieval.data.mocap import load_joint_array
-
     joints, meta = load_joint_array(path, fps=options.get("fps"), limits=limits)
     return "mocap", float(options.get("fps") or meta.get("fps") or 20.0), int(joints.shape[0])
 
 
 def _draw(record: MotionRecord, out, frame_seconds: float | None, mapping: RigMapping) -> tuple[str, float]:
-    from motion_retrieval.features import features_to_joints
-    from motion_retrieval.render import render_strip
-
     joints = features_to_joints(record.features) if record.features is not None else record.joints  # (T, 22, 3)
     if frame_seconds is None:
         frame = len(joints) // 2

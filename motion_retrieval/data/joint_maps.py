@@ -421,21 +421,10 @@ H36M17_TO_SMPL22 = JointMap.from_dict(
 )
 
 
-def h36m17_to_smpl22(
-    joints: np.ndarray, *, up: str = "auto", path: str | os.PathLike | None = None
-) -> np.ndarray:
-    """(T, 17, 3) Human3.6M joints -> (T, 22, 3) SMPL-22 joints, in the same axes and units as the input.
-
-    ``up``: the input's vertical as a signed axis ("y", "-y" for camera coordinates, "z", ...) or "auto" (head above
-    the feet over the take). It only orients the synthesized feet; the output keeps the input's axes.
-    """
-    from motion_retrieval.data.rig import orientation
-    from motion_retrieval.skeleton import H36M17
-
-    joints = np.asarray(joints, dtype=np.float64)
-    if joints.ndim != 3 or joints.shape[1:] != (17, 3):
-        raise MotionDataError(path, f"Human3.6M joints must have shape (T, 17, 3), got {joints.shape}")
-    smpl = H36M17_TO_SMPL22.apply(joints, H36M17.joint_names, path)  # (T, 22, 3) feet still at the ankles
-    axis = orientation.detect_up(smpl, path)[0] if up == "auto" else orientation.parse_axis(up, path)
-    y_up = synthesize_feet(orientation.to_y_up(smpl, axis, path))
-    return orientation.from_y_up(y_up, axis, path)
+def kit_to_smpl22(joints21: np.ndarray, path: str | os.PathLike | None = None) -> tuple[np.ndarray, str]:
+    """(T, 21, 3) KIT-ML joints (any units, Y-up) -> ((T, 22, 3) SMPL-22 joints in the same units, map name)."""
+    names = KIT21_NAMES
+    smpl = KIT21_TO_SMPL22.apply(joints21, names, path)  # (T, 22, 3)
+    if facing_agreement(smpl) < 0:
+        return KIT21_TO_SMPL22_SWAPPED.apply(joints21, names, path), KIT21_TO_SMPL22_SWAPPED.name
+    return smpl, KIT21_TO_SMPL22.name

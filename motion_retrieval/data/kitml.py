@@ -8,9 +8,10 @@ Without ``new_joints/`` the joints are recovered from the 251-d features (``feat
 
 Left and right. Read in HumanML3D's right-handed Y-up frame, the KIT-ML arrays carry the MMM ``R*`` joints where a
 body facing its toes has its left side: TEMOS maps SMPL ``left_hip`` to MMM ``RH`` for this reason, and Guo's
-``face_joint_indx`` calls joint 11 (``LH``) ``r_hip``. Rather than trust either, ``kit_to_smpl22`` decides per
-motion from the geometry (joint_maps.facing_agreement: the facing implied by the hips and shoulders must agree with
-where the feet point) and swaps the L/R assignment when the labels disagree, so the SMPL body is never mirrored.
+``face_joint_indx`` calls joint 11 (``LH``) ``r_hip``. Rather than trust either, ``joint_maps.kit_to_smpl22``
+decides per motion from the geometry (joint_maps.facing_agreement: the facing implied by the hips and shoulders must
+agree with where the feet point) and swaps the L/R assignment when the labels disagree, so the SMPL body is never
+mirrored.
 
 ``prepare`` can cache the 263-d features in ``ROOT/smpl22/new_joint_vecs/ID.npy``; the reader uses the cache when it
 matches the joints, and otherwise computes them.
@@ -38,15 +39,6 @@ log = logging.getLogger(__name__)
 
 KIT_FPS = 12.5
 SMPL22_CACHE_DIR = "smpl22"  # ROOT/smpl22/new_joint_vecs/ID.npy: cached 263-d features of the mapped motion
-
-
-def kit_to_smpl22(joints21: np.ndarray, path: str | os.PathLike | None = None) -> tuple[np.ndarray, str]:
-    """(T, 21, 3) KIT-ML joints (any units, Y-up) -> ((T, 22, 3) SMPL-22 joints in the same units, map name)."""
-    names = joint_maps.KIT21_NAMES
-    smpl = joint_maps.KIT21_TO_SMPL22.apply(joints21, names, path)  # (T, 22, 3)
-    if joint_maps.facing_agreement(smpl) < 0:
-        return joint_maps.KIT21_TO_SMPL22_SWAPPED.apply(joints21, names, path), joint_maps.KIT21_TO_SMPL22_SWAPPED.name
-    return smpl, joint_maps.KIT21_TO_SMPL22.name
 
 
 class KitMLFolder(HumanML3DFolder):
@@ -83,7 +75,7 @@ class KitMLFolder(HumanML3DFolder):
         from motion_retrieval.data.mocap import joints_to_record
 
         joints21, source = self.kit_joints(motion_id)
-        smpl, map_name = kit_to_smpl22(joints21, source)
+        smpl, map_name = joint_maps.kit_to_smpl22(joints21, source)
         record = joints_to_record(
             smpl,
             fps=self.fps,

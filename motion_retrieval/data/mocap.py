@@ -1,41 +1,33 @@
 """Raw joint arrays (``.npy`` / ``.npz``, e.g. from pose estimators or mocap exports) into SMPL-22 records.
 
-Shared with bvh.py: ``joints_to_record`` turns SMPL-22 positions in any units, Y- or Z-up, at any frame rate into the
-canonical record (metres, Y-up, floored, 20 fps, with 263-d features); ``detect_units`` guesses the units.
-
-Units "auto" compares the mean leg length (hip -> knee -> ankle) with the HumanML3D reference skeleton's (0.82 m)
-under each candidate unit and picks the closest on a log scale. Leg length rather than standing height because bone
-lengths do not change with the pose (a crouching or lying take has no standing height). The candidates are at least
-a factor 2.2 apart (m, cm, mm, inch, and CMU's ASF unit of 1/0.45 inch), so any adult leg (0.55-1.2 m) is decided
-unambiguously.
+Shared with bvh.py: ``joints_to_record`` turns SMPL-22 positions in any units (units.py guesses them), Y- or Z-up,
+at any frame rate into the canonical record (metres, Y-up, floored, 20 fps, with 263-d features).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from motion_retrieval.data import joint_maps
 from motion_retrieval.data.arrays import NUMERIC, TEXT, NpzArchive, npy_header, read_npy
-from motion_retrieval.data.humanml3d import HUMANML3D_FPS, check_finite
+from motion_retrieval.data.humanml3d import HUMANML3D_FPS, check_finite, parse_text_line
 from motion_retrieval.data.joint_maps import JointMap
 from motion_retrieval.data.limits import DEFAULT_LIMITS, TakeLimits, check_fps, check_joints, check_take
 from motion_retrieval.data.record import Caption, MotionRecord
+from motion_retrieval.data.rig import orientation
+from motion_retrieval.data.rig.mapping import RigMapping, finish_mapping, map_rig
+from motion_retrieval.data.units import unit_scale
 from motion_retrieval.errors import MotionDataError
-from motion_retrieval.skeleton import SMPL22
-
-if TYPE_CHECKING:
-    from motion_retrieval.data.rig.mapping import RigMapping
+from motion_retrieval.features import joints_to_features, resample
+from motion_retrieval.skeleton import H36M17, KIT21
 
 log = logging.getLogger(__name__)
 
-UNIT_SCALES = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254, "cmu": 0.0254 / 0.45}
-_REFERENCE_LEG = SMPL22.reference_bone_lengths[4] + SMPL22.reference_bone_lengths[7]  # left thigh + shin, metres
 _FPS_KEYS = ("fps", "mocap_framerate", "mocap_frame_rate", "frame_rate", "framerate")
 _JOINT_KEYS = ("joints", "positions", "joint_positions", "keypoints_3d")
 # Skeletons whose first 22 joints are SMPL-22 in HumanML3D order (SMPL 24, SMPL-H 52, SMPL-X 55 joint outputs).
@@ -58,40 +50,11 @@ def check_long_enough(num_frames: int, fps: float, path) -> None:
         raise MotionDataError(path, f"too short: {num_frames} frame(s) at {fps:g} fps")
 
 
-def leg_length(smpl_joints: np.ndarray) -> float:
-    """Mean hip -> knee -> ankle length of both legs over the take, in the array's units."""
-    j = np.asarray(smpl_joints, dtype=np.float64)
-    lengths = [
-        np.linalg.norm(j[:, knee] - j[:, hip], axis=-1) + np.linalg.norm(j[:, ankle] - j[:, knee], axis=-1)
-        for hip, knee, ankle in ((1, 4, 7), (2, 5, 8))
-    ]
-    return float(np.mean(lengths))
-
-
-def detect_units(smpl_joints: np.ndarray, path: str | os.PathLike | None = None) -> str:
-    """The unit (a key of UNIT_SCALES) under which the legs are closest to the reference length."""
-    leg = leg_length(smpl_joints)
-    if not leg > 0 or not math.isfinite(leg):
-        raise MotionDataError(path, "cannot detect units: the legs have zero length")
-    unit = min(UNIT_SCALES, key=lambda u: abs(math.log(leg * UNIT_SCALES[u] / _REFERENCE_LEG)))
-    log.debug("%s: leg length %.4g -> units %s", path, leg, unit)
-    return unit
-
-
-def unit_scale(units: str, smpl_joints: np.ndarray, path: str | os.PathLike | None = None) -> float:
-    units = detect_units(smpl_joints, path) if units == "auto" else units
-    if units not in UNIT_SCALES:
-        raise MotionDataError(path, f"unknown units {units!r}; use one of {', '.join(UNIT_SCALES)} or 'auto'")
-    return UNIT_SCALES[units]
-
-
 def to_y_up(positions: np.ndarray, up: str, path: str | os.PathLike | None = None) -> np.ndarray:
     """(..., 3) positions whose vertical is the signed axis ``up`` ("y", "z", "x", "-y", ...) turned Y-up by a
     proper rotation (no mirroring, so left stays left; rig/orientation.py). Z-up -> Y-up is ``(x, y, z) -> (x, z,
     -y)``."""
-    from motion_retrieval.data.rig.orientation import to_y_up as rotate_to_y_up
-
-    return rotate_to_y_up(positions, up, path)
+    return orientation.to_y_up(positions, up, path)
 
 
 def joints_to_record(
@@ -113,8 +76,6 @@ def joints_to_record(
     The joints are converted to metres and Y-up, resampled to 20 fps and floored like HumanML3D (the lowest joint over
     the take at y = 0); the features are ``features.joints_to_features`` of those joints.
     """
-    from motion_retrieval.features import joints_to_features, resample
-
     joints = np.asarray(smpl_joints, dtype=np.float64)
     if joints.ndim != 3 or joints.shape[1:] != (22, 3):
         raise MotionDataError(path, f"expected SMPL-22 joints (T, 22, 3), got {joints.shape}")
@@ -148,8 +109,6 @@ def joints_to_record(
 
 def sidecar_captions(path: str | os.PathLike) -> list[Caption]:
     """Captions from ``<stem>.txt`` beside a motion file: HumanML3D lines (with ``#``) or one plain caption a line."""
-    from motion_retrieval.data.humanml3d import parse_text_line
-
     text_path = Path(path).with_suffix(".txt")
     if not text_path.is_file():
         return []
@@ -261,11 +220,6 @@ def map_to_smpl22(
     variants, 21 KIT-ML): SMPL variants keep their first 22 joints, KIT-ML and Human3.6M (``h36m17``) go through
     their joint maps.
     """
-    from motion_retrieval.data import joint_maps
-    from motion_retrieval.data.rig import orientation
-    from motion_retrieval.data.rig.mapping import finish_mapping, map_rig
-    from motion_retrieval.skeleton import H36M17, KIT21
-
     if joints.ndim != 3 or joints.shape[-1] != 3:
         raise MotionDataError(path, f"joint positions must have shape (T, J, 3), got {joints.shape}")
     num_joints = joints.shape[1]
@@ -284,14 +238,12 @@ def map_to_smpl22(
         weights = np.eye(22, num_joints)
         return finish_mapping(joints, names, weights, "explicit", "smpl22", up=up, units=units, path=path)
     if key in _KIT_SKELETONS:
-        from motion_retrieval.data.kitml import kit_to_smpl22
-
         if num_joints != 21:
             raise MotionDataError(path, f"skeleton {key} has 21 joints, got {num_joints}")
         names = list(KIT21.joint_names)
         smpl = joint_maps.KIT21_TO_SMPL22.apply(joints, names, path)
         axis = orientation.detect_up(smpl, path)[0] if up == "auto" else orientation.parse_axis(up, path)
-        _, map_name = kit_to_smpl22(orientation.to_y_up(joints, axis, path), path)  # left/right decided Y-up
+        _, map_name = joint_maps.kit_to_smpl22(orientation.to_y_up(joints, axis, path), path)  # left/right decided Y-up
         weights = joint_maps.get_rig_map(map_name).weights(names, path)
         return finish_mapping(joints, names, weights, "explicit", map_name, up=axis, units=units, path=path)
     if key == H36M17.name:
@@ -306,6 +258,23 @@ def map_to_smpl22(
         f"unknown skeleton for {num_joints} joints ({skeleton!r}): declare skeleton= one of "
         f"{', '.join([*_SMPL_PREFIX_SKELETONS, *_KIT_SKELETONS, H36M17.name])}, or give joint_names (and parents)",
     )
+
+
+def h36m17_to_smpl22(
+    joints: np.ndarray, *, up: str = "auto", path: str | os.PathLike | None = None
+) -> np.ndarray:
+    """(T, 17, 3) Human3.6M joints -> (T, 22, 3) SMPL-22 joints, in the same axes and units as the input.
+
+    ``up``: the input's vertical as a signed axis ("y", "-y" for camera coordinates, "z", ...) or "auto" (head above
+    the feet over the take). It only orients the synthesized feet; the output keeps the input's axes.
+    """
+    joints = np.asarray(joints, dtype=np.float64)
+    if joints.ndim != 3 or joints.shape[1:] != (17, 3):
+        raise MotionDataError(path, f"Human3.6M joints must have shape (T, 17, 3), got {joints.shape}")
+    smpl = joint_maps.H36M17_TO_SMPL22.apply(joints, H36M17.joint_names, path)  # (T, 22, 3) feet still at the ankles
+    axis = orientation.detect_up(smpl, path)[0] if up == "auto" else orientation.parse_axis(up, path)
+    y_up = joint_maps.synthesize_feet(orientation.to_y_up(smpl, axis, path))
+    return orientation.from_y_up(y_up, axis, path)
 
 
 def read_mocap_with_mapping(

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from motion_retrieval.models.text_backbone import shared_backbone
-from motion_retrieval.models.tokens import fit_to_max_frames
 from motion_retrieval.run_dir import LoadedRun
+from motion_retrieval.serving.motions import fit_to_max_frames
 from motion_retrieval.stats import Normalizer
 
 

@@ -14,7 +14,7 @@ from motion_retrieval.models.config import (
 )
 from motion_retrieval.models.factory import create_model, list_models, resolve_config
 from motion_retrieval.models.retrieval import RetrievalModel, build_motion_encoder
-from motion_retrieval.models.tokens import fit_to_max_frames
+from motion_retrieval.serving.motions import fit_to_max_frames
 
 __all__ = [
     "DecoderConfig",

@@ -243,7 +243,7 @@ def check_motion_input(motion: torch.Tensor, mask: torch.Tensor, feature_dim: in
     if motion.shape[1] > max_frames:
         raise ValueError(
             f"motion has {motion.shape[1]} frames, more than max_frames={max_frames}; resample it first "
-            "(motion_retrieval.models.tokens.fit_to_max_frames)"
+            "(motion_retrieval.serving.motions.fit_to_max_frames)"
         )
     if mask.dim() != 2 or mask.shape[0] != motion.shape[0] or mask.shape[1] != motion.shape[1]:
         raise ValueError(f"mask must be (B, T) = {list(motion.shape[:2])}, got {list(mask.shape)}")

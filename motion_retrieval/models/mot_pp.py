@@ -37,9 +37,9 @@ from motion_retrieval.models.layers import (
     masked_mean,
     sinusoidal_table,
 )
-from motion_retrieval.models.tokens import MOTPP_PARTS, BodyPartEmbedding, fit_to_max_frames
+from motion_retrieval.models.tokens import MOTPP_PARTS, BodyPartEmbedding
 
-__all__ = ["MoTPPFactorized", "MoTPPDivided", "MoTPPJoint", "build_motpp_encoder", "fit_to_max_frames"]
+__all__ = ["MoTPPFactorized", "MoTPPDivided", "MoTPPJoint", "build_motpp_encoder"]
 
 NUM_DIST_TOKENS = 2  # mu and logvar
 BLOCK_DROPOUT = 0.0  # the official blocks have attn_drop = proj_drop = FFN dropout = 0 (only drop-path)

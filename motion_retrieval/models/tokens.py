@@ -111,26 +111,3 @@ class BodyPartEmbedding(nn.Module):
         frames = nn.functional.pad(motion, (0, 1))  # (B, T, 264): index ZERO reads the appended 0
         tokens = [part(frames) for part in self.parts]  # P x (B, T, D)
         return torch.stack(tokens, dim=2)  # (B, T, P, D)
-
-
-def nearest_frame_index(num_frames: int, max_frames: int) -> np.ndarray:
-    """Frames kept when resampling ``num_frames`` to ``max_frames`` by nearest neighbour (first and last kept)."""
-    if num_frames <= max_frames:
-        return np.arange(num_frames)
-    return np.round(np.linspace(0, num_frames - 1, max_frames)).astype(np.int64)
-
-
-def fit_to_max_frames(features, max_frames: int = 200):
-    """Resample a clip longer than ``max_frames`` to ``max_frames`` frames by nearest neighbour (PAPER.md 2).
-
-    ``features`` is (T, ...) as a numpy array or a torch tensor; clips that already fit are returned unchanged.
-    """
-    if max_frames < 1:
-        raise ValueError(f"max_frames must be >= 1, got {max_frames}")
-    num_frames = features.shape[0]
-    if num_frames <= max_frames:
-        return features
-    index = nearest_frame_index(num_frames, max_frames)
-    if isinstance(features, torch.Tensor):
-        return features.index_select(0, torch.as_tensor(index, device=features.device))
-    return np.asarray(features)[index]

@@ -7,8 +7,9 @@ hit points into the take; this resampling only keeps the embedder total.
 
 Every motion is checked once where it enters (:func:`validate_motion`, :func:`check_joints`); :func:`pad_motions`
 then only copies. Frame limits apply to the motion as it will be at 20 fps, before any resampling work is done, so
-that a few frames at a tiny frame rate cannot ask for millions of frames. Joint positions become features with the
-core pipeline (motion_retrieval.features), imported only when joints arrive: it is the one place that needs it.
+that a few frames at a tiny frame rate cannot ask for millions of frames. Turning checked joint positions into
+features needs the core's joint maps and feature pipeline: that step is ``motion_retrieval.data.joint_input``, so
+this package imports nothing of the core but its errors.
 """
 
 from __future__ import annotations
@@ -65,6 +66,19 @@ def nearest_neighbour_indices(num_frames: int, target_frames: int) -> np.ndarray
     the clip are kept.
     """
     return np.rint(np.linspace(0.0, num_frames - 1, target_frames)).astype(np.int64)
+
+
+def fit_to_max_frames(features, max_frames: int = MAX_FRAMES):
+    """A clip longer than ``max_frames`` resampled to ``max_frames`` frames by nearest neighbour (PAPER.md section 2,
+    "Time axis"), as :func:`pad_motions` gives it to the encoder; a clip that fits is returned unchanged. Training and
+    evaluation use it too, so the model is trained on what it is served. ``features`` is (T, ...): a numpy array or a
+    torch tensor (only indexed here, so this package never imports torch)."""
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+    features = features if hasattr(features, "shape") else np.asarray(features)
+    if features.shape[0] <= max_frames:
+        return features
+    return features[nearest_neighbour_indices(features.shape[0], max_frames)]  # (max_frames, ...)
 
 
 def frames_at_fps(num_frames: int, fps: float, target_fps: float = FPS) -> int:
@@ -156,28 +170,6 @@ def check_joints(joints: np.ndarray, skeleton: str, fps: float, field: str, limi
         raise InputError(f"{field}.joints", f"holds {float(array[bad]):.3g} at frame {bad[0]}, joint {bad[1]}; "
                                             f"{name} positions are {spec.units} (check the units)")
     return array, spec, fps
-
-
-def joints_to_features(joints: np.ndarray, skeleton: Skeleton, fps: float, field: str) -> np.ndarray:
-    """Checked joints (:func:`check_joints`) -> (T', 263) SMPL-22 features at 20 fps, through the core's joint maps
-    and HumanML3D feature pipeline (CPU work, milliseconds per second of motion: run it off an event loop)."""
-    from motion_retrieval.data.mocap import map_to_smpl22
-    from motion_retrieval.errors import MotionDataError
-    from motion_retrieval.features import joints_to_features as core_joints_to_features
-
-    try:
-        metres = np.asarray(joints, dtype=np.float64) * skeleton.scale_to_metres  # (T, J, 3)
-        if skeleton.name != "smpl22":  # the core's explicit joint maps (KIT: side labels from the geometry;
-            # H36M: spine/collars interpolated, feet synthesized); the contract says Y up, so nothing is guessed
-            metres, _ = map_to_smpl22(metres, skeleton=skeleton.name, joint_names=None, path=field, up="y",
-                                      units="m")  # (T, 22, 3)
-        features = core_joints_to_features(metres, fps=fps, skeleton="smpl22", path=field)  # (T'-1, 263)
-    except MotionDataError as exc:
-        raise InputError(field, exc.problem) from None
-    bad = first_non_finite(features)
-    if bad is not None:  # degenerate poses (every joint in one point) give undefined rotations
-        raise InputError(field, f"the joints give non-finite features at frame {bad[0]} (degenerate pose?)")
-    return features
 
 
 def pad_motions(motions: Sequence[np.ndarray], max_frames: int = MAX_FRAMES,

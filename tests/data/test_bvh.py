@@ -7,7 +7,7 @@ import pytest
 
 from motion_retrieval.data import joint_maps
 from motion_retrieval.data.bvh import parse_bvh, read_bvh
-from motion_retrieval.data.mocap import leg_length
+from motion_retrieval.data.units import leg_length
 from motion_retrieval.errors import MotionDataError
 from motion_retrieval.skeleton import SMPL22
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from motion_retrieval.data import joint_maps
-from motion_retrieval.data.kitml import KitMLFolder, is_kitml_folder, kit_to_smpl22, read_kitml
-from motion_retrieval.data.mocap import leg_length
+from motion_retrieval.data.joint_maps import kit_to_smpl22
+from motion_retrieval.data.kitml import KitMLFolder, is_kitml_folder, read_kitml
+from motion_retrieval.data.units import leg_length
 from motion_retrieval.errors import MotionDataError
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from motion_retrieval.data.mocap import detect_units, read_mocap
+from motion_retrieval.data.mocap import read_mocap
+from motion_retrieval.data.units import detect_units
 from motion_retrieval.errors import MotionDataError
 from motion_retrieval.features import resample
 

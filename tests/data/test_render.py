@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 
 from motion_retrieval.cli import data_commands
+from motion_retrieval.data.render_files import render_file
 from motion_retrieval.errors import MotionDataError
-from motion_retrieval.render import project, render_file, render_gif, render_strip
+from motion_retrieval.render import project, render_gif, render_strip
 
 
 def _ink(path) -> float:

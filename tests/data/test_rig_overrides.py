@@ -14,7 +14,8 @@ from motion_retrieval.data import joint_maps
 from motion_retrieval.data.bvh import read_bvh, read_bvh_with_mapping
 from motion_retrieval.data.joint_maps import load_joint_map
 from motion_retrieval.data.load import read_file
-from motion_retrieval.data.mocap import leg_length, read_mocap, read_mocap_with_mapping
+from motion_retrieval.data.mocap import h36m17_to_smpl22, read_mocap, read_mocap_with_mapping
+from motion_retrieval.data.units import leg_length
 from motion_retrieval.errors import MotionDataError
 from motion_retrieval.skeleton import H36M17, SMPL22
 
@@ -187,7 +188,7 @@ def _h36m_from_smpl(j: np.ndarray) -> np.ndarray:
 
 
 def test_h36m17_maps_onto_smpl22_with_documented_interpolation(sample_joints):
-    smpl = joint_maps.h36m17_to_smpl22(_h36m_from_smpl(sample_joints))
+    smpl = h36m17_to_smpl22(_h36m_from_smpl(sample_joints))
     exact = [SMPL22.joint_names.index(n) for n in (
         "pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "spine2", "neck",
         "head", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")]

@@ -5,7 +5,13 @@ import pytest
 
 from motion_retrieval.errors import MotionDataError
 from motion_retrieval.serving.inputs import TextInputError
-from motion_retrieval.serving.motions import MotionInputError, nearest_neighbour_indices, pad_motions, validate_motion
+from motion_retrieval.serving.motions import (
+    MotionInputError,
+    fit_to_max_frames,
+    nearest_neighbour_indices,
+    pad_motions,
+    validate_motion,
+)
 from motion_retrieval.serving.tokenizer import TextTokenizer
 
 
@@ -29,10 +35,14 @@ def test_long_motions_are_resampled_by_nearest_neighbour_keeping_both_ends():
     np.testing.assert_array_equal(kept, nearest_neighbour_indices(450, 200))
 
 
-def test_resampling_matches_the_training_code():
-    tokens = pytest.importorskip("motion_retrieval.models.tokens")
-    for n in (201, 333, 1780):
-        np.testing.assert_array_equal(nearest_neighbour_indices(n, 200), tokens.nearest_frame_index(n, 200))
+def test_training_resamples_as_the_service_does():
+    torch = pytest.importorskip("torch")
+    for n in (7, 200, 201, 333, 1780):
+        frames = np.arange(n, dtype=np.float32)[:, None] * np.ones((1, 263), dtype=np.float32)  # frame i holds i
+        motion, mask = pad_motions([frames])
+        fitted = fit_to_max_frames(frames)
+        np.testing.assert_array_equal(motion[0, : mask[0].sum()], fitted)
+        np.testing.assert_array_equal(fit_to_max_frames(torch.from_numpy(frames)).numpy(), fitted)
 
 
 def test_real_fixture_motion_pads_without_change(humanml3d_sample):

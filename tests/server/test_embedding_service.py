@@ -70,9 +70,10 @@ def test_joints_at_another_frame_rate_are_resampled(client, smpl_joints):
 
 
 def test_kit_joints_are_embedded_through_the_joint_map(client, embedder, kit_joints):
-    from motion_retrieval.serving.motions import SKELETONS, joints_to_features
+    from motion_retrieval.data.joint_input import skeleton_joints_to_features
+    from motion_retrieval.serving.motions import SKELETONS
 
-    expected = embedder.embed_motions([joints_to_features(kit_joints, SKELETONS["kit21"], 12.5, "test")])
+    expected = embedder.embed_motions([skeleton_joints_to_features(kit_joints, SKELETONS["kit21"], 12.5, "test")])
     np.testing.assert_allclose(client.embed_joints(kit_joints, "kit21", fps=12.5), expected, atol=1e-5)
 
 
@@ -134,7 +135,8 @@ def smpl_to_h36m17(smpl: np.ndarray) -> np.ndarray:
 def test_h36m17_joints_are_embedded_through_the_core_joint_map(client, embedder, smpl_joints):
     """Contract 6: JointsMotion.skeleton "h36m17" goes through the core's H36M -> SMPL-22 map (missing joints
     interpolated, feet synthesized): the take embeds close to its SMPL-22 self, far from another motion."""
-    from motion_retrieval.serving.motions import SKELETONS, joints_to_features
+    from motion_retrieval.data.joint_input import skeleton_joints_to_features as joints_to_features
+    from motion_retrieval.serving.motions import SKELETONS
 
     assert "h36m17" in client.model_info()["skeletons"]
     h36m = smpl_to_h36m17(smpl_joints)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from motion_retrieval.data.joint_input import skeleton_joints_to_features
 from motion_retrieval.serving.inputs import InputError
-from motion_retrieval.serving.motions import SKELETONS, joints_to_features
+from motion_retrieval.serving.motions import SKELETONS
 from motion_retrieval_server.api import common_pb2
 from motion_retrieval_server.config import ServiceLimits
 from motion_retrieval_server.validation import check_texts, decode_motions, decode_tensor, encode_tensor
@@ -16,7 +17,7 @@ RIC = slice(4, 67)
 
 
 def joints_to_model_features(joints, skeleton: str, fps: float, field: str) -> np.ndarray:
-    return joints_to_features(np.asarray(joints), SKELETONS[skeleton], fps, field)
+    return skeleton_joints_to_features(np.asarray(joints), SKELETONS[skeleton], fps, field)
 
 
 def features_motion(array) -> common_pb2.Motion:

@@ -42,6 +42,7 @@ from motion_retrieval.data.joint_maps import JointMap
 from motion_retrieval.data.rig import naming, orientation
 from motion_retrieval.data.rig.orientation import Orientation
 from motion_retrieval.data.rig.topology import BodyPlan, BoneGraph, Hierarchy, RigError, find_body
+from motion_retrieval.data.units import UNIT_SCALES, detect_units
 from motion_retrieval.errors import MotionDataError
 from motion_retrieval.skeleton import SMPL22
 
@@ -70,7 +71,7 @@ class RigMapping:
     joint_names: tuple[str, ...]  # the rig's joints, in file order
     weights: np.ndarray  # (22, J): smpl = weights @ rig joints
     orientation: Orientation
-    units: str  # a key of mocap.UNIT_SCALES
+    units: str  # a key of units.UNIT_SCALES
     synthesized: tuple[str, ...] = ()  # SMPL joints built from the motion, not from rig joints (feet of toe-less rigs)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -139,7 +140,7 @@ def map_rig(
 
     ``rig``: None (a known rig's explicit map when the names fit one, else automatic), "auto" (always automatic),
     a joint_maps rig name, or a JointMap (``--rig-map``). ``up``: "auto" (from the motion) or a signed axis
-    ("y", "z", "-y", ...). ``units``: "auto" (by leg length) or a key of mocap.UNIT_SCALES. ``header_key``: what
+    ("y", "z", "-y", ...). ``units``: "auto" (by leg length) or a key of units.UNIT_SCALES. ``header_key``: what
     the file's header fixes beyond names and parents (BVH channels and offsets); takes with equal keys share the
     automatic body plan and limbs, found once (the sides are still read from each take's motion).
     """
@@ -182,7 +183,6 @@ def finish_mapping(
     orient: Orientation | None = None,
 ) -> tuple[np.ndarray, RigMapping]:
     """Apply a (22, J) mapping, find the axes and units, turn Y-up metres; build feet a rig lacks (``synthesized``)."""
-    from motion_retrieval.data.mocap import UNIT_SCALES, detect_units
 
     smpl = weights @ np.asarray(positions, dtype=np.float64)  # (22, J) @ (T, J, 3) -> (T, 22, 3)
     if orient is None:
