@@ -232,12 +232,15 @@ def _sample(bpy, armature, bones, start: int, end: int) -> np.ndarray:
     """(T, J, 3) world-space bone heads for frames start..end inclusive."""
     scene = bpy.context.scene
     out = np.empty((end - start + 1, len(bones), 3), dtype=np.float64)
-    names = [b.name for b in bones]
+    pose = armature.pose.bones
+    order = np.array([pose.find(b.name) for b in bones])  # pose.bones index of each bone in our order
+    heads = np.empty(len(pose) * 3, dtype=np.float32)
     for t, frame in enumerate(range(start, end + 1)):
         scene.frame_set(frame)
         world = np.array(armature.matrix_world, dtype=np.float64)  # (4, 4) the object's own transform this frame
-        heads = np.array([tuple(armature.pose.bones[n].head) for n in names], dtype=np.float64)  # (J, 3) armature
-        out[t] = heads @ world[:3, :3].T + world[:3, 3]
+        pose.foreach_get("head", heads)  # every bone's head in armature space, one call
+        local = heads.reshape(-1, 3)[order].astype(np.float64)  # (J, 3)
+        out[t] = local @ world[:3, :3].T + world[:3, 3]
     return out
 
 
