@@ -22,7 +22,7 @@ run (WORK/results/<variant>-s<k>.json), a repeated command skips finished runs.
 
     python -m experiments.unseen_actions                                  # aug-light (the shipped recipe), seed 0
     python -m experiments.unseen_actions --only aug-light motpp-fixed --seed-indices 0 1 2
-    python -m experiments.unseen_actions --n-humanml3d 800 --n-kitml 250 --n-eval 400 --epochs 6   # ~10 min
+    python -m experiments.unseen_actions --n-humanml3d 500 --n-kitml 150 --n-eval 400 --epochs 4   # reduced size
     python -m experiments.unseen_actions --table                          # the table of what has finished
 """
 
