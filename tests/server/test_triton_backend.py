@@ -172,3 +172,69 @@ def test_a_dns_target_with_round_robin_serves(start_server, triton, embedder):
     _wait_health(server.target, health_pb2.HealthCheckResponse.SERVING)
     with MotionRetrievalClient(server.target) as client:
         np.testing.assert_allclose(client.embed_texts(CAPTIONS), embedder.embed_texts(CAPTIONS), atol=1e-5)
+
+
+class _RecordingProxy(grpc.GenericRpcHandler):
+    """A unary gRPC pass-through to ``target`` that records each call's method and metadata (what Triton received)."""
+
+    def __init__(self, target: str):
+        self._channel = grpc.insecure_channel(target)
+        self.seen: list[tuple[str, dict[str, str]]] = []
+
+    def service(self, handler_call_details):
+        method = handler_call_details.method
+        forward = self._channel.unary_unary(method)  # bytes in, bytes out
+
+        def handle(request: bytes, context) -> bytes:
+            metadata = [(k, v) for k, v in context.invocation_metadata() if not k.startswith(("grpc-", ":"))
+                        and k != "user-agent"]
+            self.seen.append((method, dict(metadata)))
+            try:
+                return forward(request, metadata=metadata, timeout=context.time_remaining())
+            except grpc.RpcError as exc:
+                context.abort(exc.code(), exc.details())
+
+        return grpc.unary_unary_rpc_method_handler(handle)
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+def test_the_triton_call_is_a_span_of_the_callers_trace_and_triton_gets_its_traceparent(start_server, triton):
+    pytest.importorskip("opentelemetry.sdk", reason="needs the [otel] extra")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from motion_retrieval_server.api import embedding_pb2, embedding_pb2_grpc
+    from motion_retrieval_server.otel import OtelTracing
+
+    _running(triton)
+    trace_id, parent = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    proxy = _RecordingProxy(triton.urls.grpc.removeprefix("grpc://"))
+    relay = grpc.server(ThreadPoolExecutor(max_workers=4), handlers=[proxy])
+    port = relay.add_insecure_port("127.0.0.1:0")
+    relay.start()
+    exporter = InMemorySpanExporter()
+    try:
+        server = start_server(backend="triton", triton_url=f"127.0.0.1:{port}",
+                              tracing=OtelTracing(SimpleSpanProcessor(exporter)))
+        _wait_health(server.target, health_pb2.HealthCheckResponse.SERVING)
+        with grpc.insecure_channel(server.target) as channel:
+            embedding_pb2_grpc.EmbeddingServiceStub(channel).EmbedTexts(
+                embedding_pb2.EmbedTextsRequest(texts=CAPTIONS), timeout=30,
+                metadata=(("traceparent", f"00-{trace_id}-{parent}-01"),))
+    finally:
+        relay.stop(0)
+        proxy.close()
+    spans = exporter.get_finished_spans()
+    (call,) = [s for s in spans if s.name == "motion_retrieval.v1.EmbeddingService/EmbedTexts"]
+    (infer,) = [s for s in spans if s.name == "triton.infer"]
+    assert format(call.context.trace_id, "032x") == trace_id and format(call.parent.span_id, "016x") == parent
+    assert infer.context.trace_id == call.context.trace_id and infer.parent.span_id == call.context.span_id
+    assert infer.attributes["triton.model"] == "text_encoder" and infer.attributes["triton.batch_size"] == 3
+    infers = [metadata for method, metadata in proxy.seen if method.endswith("/ModelInfer")]
+    assert len(infers) == 1
+    version, sent_trace, sent_span, _flags = infers[0]["traceparent"].split("-")
+    assert (sent_trace, sent_span) == (trace_id, format(infer.context.span_id, "016x"))  # Triton joins the trace
