@@ -33,6 +33,7 @@ from motion_retrieval.errors import ConfigError, MotionDataError
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+PREVIEW_STORE_ENV = "MOTION_RETRIEVAL_PREVIEW_STORE"
 STORED_FPS = 20.0  # the rate of the features a preview is recovered from, and of the clips written from it
 _ROW_ID = re.compile(r"[0-9a-f]{32}")  # ingest.motion_key: the only names a store writes or reads
 
@@ -201,6 +202,15 @@ def open_preview_store(spec: str | os.PathLike | None) -> PreviewStore | None:
         raise ConfigError(f"preview store {text!r}: give a folder (a mounted volume); URLs are not a store kind "
                           "this version has")
     return FilesystemPreviewStore(text)
+
+
+def resolve_preview_store(explicit: str | os.PathLike | None, milvus_uri: str | None,
+                          environ: dict | None = None) -> PreviewStore | None:
+    """What the command line uses: ``explicit`` (--preview-store), else ``$MOTION_RETRIEVAL_PREVIEW_STORE``, else
+    :func:`default_preview_store`."""
+    environ = os.environ if environ is None else environ
+    spec = explicit or environ.get(PREVIEW_STORE_ENV) or default_preview_store(milvus_uri)
+    return open_preview_store(spec)
 
 
 def default_preview_store(milvus_uri: str | None) -> str | None:

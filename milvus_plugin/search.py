@@ -104,9 +104,10 @@ class MotionSearch:
         """Hits ``offset`` .. ``offset + top_k`` in score order. By default one hit per source take (its best
         window; a long take is indexed as 10 s windows every 5 s and would fill the list with neighbours), by
         Milvus's grouping search where the server has it (``store.supports_grouping``), else by fetching 4x, 16x,
-        ... rows and keeping each source's first (best) row. ``every_window``: every row is a hit. ``exclude``: a
-        row id left out (with its take, when grouping). Pages are disjoint and, joined, the same list as one
-        search of their total length."""
+        ... rows and keeping each source's first (best) row (also when a grouping search answers with fewer takes
+        than asked, which Milvus does when a few takes hold most of the nearest rows). ``every_window``: every row
+        is a hit. ``exclude``: a row id left out (with its take, when grouping). Pages are disjoint and, joined, the
+        same list as one search of their total length."""
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise MilvusStoreError(f"offset must be an integer >= 0, got {offset!r}")
         want = offset + top_k + (1 if exclude is not None else 0)
@@ -118,6 +119,11 @@ class MotionSearch:
             rows = self.store.search_motions(vectors, want, filters)[0]
         elif self.store.supports_grouping:
             rows = self.store.search_motions(vectors, want, filters, group_by=TAKE_FIELD)[0]
+            if len(rows) < want:
+                # Grouping search looks at a bounded number of rows per request: when a few long takes hold most
+                # of the nearest rows, it can return fewer groups than asked although more takes exist. A short
+                # answer is confirmed (or completed) by grouping here.
+                rows = self._best_row_per_take(vectors, want, filters)
         else:
             rows = self._best_row_per_take(vectors, want, filters)
         hits = [_motion_hit(row) for row in rows]

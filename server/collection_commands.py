@@ -80,6 +80,12 @@ def register(subparsers) -> None:
                              "(default: each distinct text once, at its best score)")
     search.add_argument("--ef", type=int, default=64, help="HNSW ef at search time (raised to --top-k)")
     search.add_argument("--preview", type=Path, metavar="OUT.png", help="render the motion hits into one PNG")
+    search.add_argument("--offset", type=int, default=0, metavar="K", help="skip the first K hits (paging)")
+    search.add_argument("--every-window", action="store_true",
+                        help="every window of a long take is a hit (default: one hit per take, its best window)")
+    search.add_argument("--save-clips", type=Path, default=None, metavar="DIR",
+                        help="write each motion hit as an SMPL-22 BVH and joints .npy (20 fps), and as the source "
+                             "take's own window when it is a readable BVH")
     search.add_argument("--json", action="store_true", help="print one JSON object")
     search.set_defaults(func=run_search)
 
@@ -101,6 +107,9 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
                         help="exported model repository for local embedding (default: $MOTION_RETRIEVAL_MODEL_"
                              "REPOSITORY, else ./model_repository, else the source checkout's)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per Milvus call")
+    parser.add_argument("--preview-store", default=None, metavar="DIR",
+                        help="where previews are kept per row (local mode) [$MOTION_RETRIEVAL_PREVIEW_STORE; default: "
+                             "<file>.previews beside a Milvus Lite file]")
 
 
 # ---------------------------------------------------------------------------------------------------- ingest
@@ -114,6 +123,8 @@ def run_ingest(args: argparse.Namespace) -> int:
 def run_search(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise ConfigError(f"--top-k must be >= 1, got {args.top_k}")
+    if args.offset < 0:
+        raise ConfigError(f"--offset must be >= 0, got {args.offset}")
     target = args.target or ("captions" if args.motion is not None else "motions")
     with _service_errors(args):
         if args.server and not args.milvus:
@@ -141,26 +152,36 @@ def _local_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
 
     embedder = _embedder(args)
     filters = SearchFilter.from_dict(_filter_values(args))
-    with MotionStore.open(_milvus_config(args), embedder.model_id, embedder.dim, prefix=args.collection,
-                          index=IndexConfig(search_ef=args.ef), create=False) as store:
+    from motion_retrieval_server.save_clips import local_fetch, save_clips
+
+    embedder = _embedder(args)
+    filters = SearchFilter.from_dict(_filter_values(args))
+    config = _milvus_config(args)
+    paging = {"offset": args.offset, "every_window": args.every_window}
+    with MotionStore.open(config, embedder.model_id, embedder.dim, prefix=args.collection,
+                          index=IndexConfig(search_ef=args.ef), create=False,
+                          previews=_preview_store(args, config.uri)) as store:
         search = MotionSearch(store, embedder)
         if args.text is not None:
-            hits = (search.text_to_motions(args.text, args.top_k, filters) if target == "motions"
+            hits = (search.text_to_motions(args.text, args.top_k, filters, **paging) if target == "motions"
                     else search.text_to_captions(args.text, args.top_k, not args.keep_duplicates))
         elif args.motion is not None:
             features = _read_motion(args.motion)
-            hits = (search.motion_to_motions(features, args.top_k, filters) if target == "motions"
+            hits = (search.motion_to_motions(features, args.top_k, filters, **paging) if target == "motions"
                     else search.motion_to_captions(features, args.top_k, not args.keep_duplicates))
         else:
             if target != "motions":
                 raise ConfigError("--motion-id finds motions; --target captions needs --text or --motion")
-            hits = search.motion_to_motions(args.motion_id, args.top_k, filters)
+            hits = search.motion_to_motions(args.motion_id, args.top_k, filters, **paging)
         preview = None
         if args.preview and target == "motions" and hits:
             preview = str(search.render_previews(hits, args.preview))
+        clips = None
+        if args.save_clips is not None and target == "motions":
+            clips = save_clips([h.id for h in hits], local_fetch(store), args.save_clips).to_json()
         collection = store.names.motions if target == "motions" else store.names.captions
     return {"query": _query(args, target, filters.to_dict()), "model_id": embedder.model_id,
-            "collection": collection, "hits": [h.to_json() for h in hits], "preview": preview}
+            "collection": collection, "hits": [h.to_json() for h in hits], "preview": preview, "clips": clips}
 
 
 def _remote_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
@@ -172,26 +193,34 @@ def _remote_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
         remote["dataset"] = remote["dataset"][0]
     if "tags_all" in filters:
         remote["tags"] = filters["tags_all"]
+    from motion_retrieval_server.save_clips import remote_fetch, save_clips
+
+    paging = {"offset": args.offset, "every_window": args.every_window}
     with _client(args) as client:
         if args.text is not None:
             if target != "motions":
                 raise ConfigError("the service searches captions by motion; --target captions needs --motion there")
-            hits = client.search_motions(args.text, args.top_k, remote)
+            hits = client.search_motions(args.text, args.top_k, remote, **paging)
         elif args.motion is not None:
             features = _read_motion(args.motion)
-            hits = (client.similar_motions(features, top_k=args.top_k, filters=remote) if target == "motions"
-                    else client.search_captions(features, args.top_k, args.keep_duplicates))
+            hits = (client.similar_motions(features, top_k=args.top_k, filters=remote, **paging)
+                    if target == "motions" else client.search_captions(features, args.top_k, args.keep_duplicates))
         else:
-            hits = client.similar_motions(motion_id=args.motion_id, top_k=args.top_k, filters=remote)
+            hits = client.similar_motions(motion_id=args.motion_id, top_k=args.top_k, filters=remote, **paging)
+        clips = None
+        if args.save_clips is not None and target == "motions":
+            clips = save_clips([h["id"] for h in hits], remote_fetch(client), args.save_clips).to_json()
         model_id = client.model_id
     if args.preview:
         log.warning("--preview renders local source files; it is not available with --server")
     return {"query": _query(args, target, filters), "model_id": model_id, "collection": f"service {args.server}",
-            "hits": hits, "preview": None}
+            "hits": hits, "preview": None, "clips": clips}
 
 
 def _query(args: argparse.Namespace, target: str, filters: dict) -> dict[str, Any]:
     query = {"target": target, "top_k": args.top_k, "filters": filters}
+    if target == "motions":
+        query.update(offset=args.offset, every_window=args.every_window)
     if target == "captions":
         query["keep_duplicates"] = args.keep_duplicates
     if args.text is not None:
@@ -218,6 +247,13 @@ def _print_table(results: dict[str, Any]) -> None:
             print(f"{rank:>3}  {hit['score']:.4f}  {name}  {hit['dataset']}  {window}  {hit['source']}  {caption}")
     if results.get("preview"):
         print(f"preview: {results['preview']}")
+    clips = results.get("clips")
+    if clips is not None:
+        folders = sorted({os.path.dirname(c["path"]) for c in clips["saved"]})
+        print(f"clips: {len(clips['saved'])} files in {', '.join(folders) or '-'}")
+        for refused in clips["skipped"]:
+            if refused["format"] != "source_bvh":  # source clips exist only for readable BVH takes
+                print(f"  no {refused['format']} for {refused['id']}: {refused['reason']}")
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -225,6 +261,13 @@ def _milvus_config(args: argparse.Namespace):
     from motion_retrieval_milvus import MilvusConfig
 
     return MilvusConfig.from_env(args.milvus, timeout=args.timeout)
+
+
+def _preview_store(args: argparse.Namespace, milvus_uri: str):
+    """--preview-store, else $MOTION_RETRIEVAL_PREVIEW_STORE, else beside a Milvus Lite file (none for a server)."""
+    from motion_retrieval_milvus.preview_store import resolve_preview_store
+
+    return resolve_preview_store(getattr(args, "preview_store", None), milvus_uri)
 
 
 def _client(args: argparse.Namespace):

@@ -64,8 +64,12 @@ def _local(args, shard: Shard, progress: ProgressConfig, embedder_factory, milvu
     reader = functools.partial(load_path, **options) if options else None
     embedder = embedder_factory(args)
     index = IndexConfig(kind=args.index, hnsw_m=args.hnsw_m, hnsw_ef_construction=args.hnsw_ef_construction)
-    with MotionStore.open(milvus_config(args), embedder.model_id, embedder.dim, prefix=args.collection,
-                          index=index) as store:
+    from motion_retrieval_milvus.preview_store import resolve_preview_store
+
+    config = milvus_config(args)
+    previews = resolve_preview_store(getattr(args, "preview_store", None), config.uri)
+    with MotionStore.open(config, embedder.model_id, embedder.dim, prefix=args.collection, index=index,
+                          previews=previews) as store:
         live = IngestSummary(model_id=store.model_id, collection=store.names.motions)
         with IngestProgress(live, shard, progress):
             summary = ingest_paths(

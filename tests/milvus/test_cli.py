@@ -36,7 +36,7 @@ def test_ingest_and_search_locally(capsys, tmp_path, model_repository, real_data
     code, out, _ = run(capsys, "ingest", hml, bvh, *base, "--json")  # idempotent
     assert code == 0 and (json.loads(out)["ingested"], json.loads(out)["unchanged"]) == (0, 3)
 
-    code, out, _ = run(capsys, "search", "--text", "a person walks", *base, "--top-k", "5", "--json")
+    code, out, _ = run(capsys, "search", "--text", "a person walks", *base, "--top-k", "5", "--every-window", "--json")
     result = json.loads(out)
     assert code == 0 and len(result["hits"]) == 3 and result["query"]["text"] == "a person walks"
     scores = [h["score"] for h in result["hits"]]
@@ -82,3 +82,34 @@ def test_cli_errors_are_clear(capsys, tmp_path, model_repository, humanml3d_samp
     code, _, err = run(capsys, "search", "--text", "x", "--milvus", tmp_path / "m.db", "--model-repository",
                        model_repository, "--dataset", 'x" or 1==1 or "')
     assert code == 1 and "filter dataset value" in err and "not allowed" in err
+
+
+def test_search_groups_takes_pages_and_saves_clips(capsys, tmp_path, model_repository, real_data):
+    from motion_retrieval.data.bvh import parse_bvh
+
+    hml, bvh = real_data
+    db = tmp_path / "m.db"
+    base = ["--milvus", db, "--model-repository", model_repository]
+    assert run(capsys, "ingest", hml, bvh, *base, "--json")[0] == 0
+    assert (tmp_path / "m.db.previews").is_dir()  # a Lite file keeps its previews beside it
+    code, out, _ = run(capsys, "search", "--text", "a person walks", *base, "--json")
+    hits = json.loads(out)["hits"]
+    assert code == 0 and sorted(h["dataset"] for h in hits) == ["bvh", "humanml3d"]  # one hit per take
+    second = json.loads(run(capsys, "search", "--text", "a person walks", *base, "--top-k", "1", "--offset", "1",
+                            "--json")[1])
+    assert [h["id"] for h in second["hits"]] == [hits[1]["id"]] and second["query"]["offset"] == 1
+
+    clips = tmp_path / "clips"
+    code, out, _ = run(capsys, "search", "--text", "a person walks", *base, "--save-clips", clips, "--json")
+    saved = json.loads(out)["clips"]
+    assert code == 0
+    formats = sorted(c["format"] for c in saved["saved"])
+    assert formats == ["joints_npy", "joints_npy", "smpl22_bvh", "smpl22_bvh", "source_bvh"]
+    assert [c["id"] for c in saved["skipped"]] == [h["id"] for h in hits if h["dataset"] == "humanml3d"]
+    source = next(c["path"] for c in saved["saved"] if c["format"] == "source_bvh")
+    assert parse_bvh(source).fps == 120.0 and parse_bvh(source).names == parse_bvh(bvh).names
+    for clip in saved["saved"]:
+        if clip["format"] == "smpl22_bvh":
+            assert parse_bvh(clip["path"]).fps == 20.0
+    code, out, _ = run(capsys, "search", "--text", "a person walks", *base, "--save-clips", clips)
+    assert code == 0 and f"clips: 5 files in {clips}" in out

@@ -134,7 +134,7 @@ def test_the_preview_store_survives_a_restart_and_delete_removes_previews(setup)
     from tests.server.conftest import ServerThread
 
     with _client(setup) as client:
-        hit = client.search_motions("a person moves", top_k=1)[0]
+        hit = next(h for h in client.search_motions("a person moves", top_k=50) if h["name"] == "short9")
         before = client.motion_preview(hit["id"])
     setup["server"].stop()
     setup["server"] = ServerThread(replace(setup["config"])).start()
@@ -145,3 +145,22 @@ def test_the_preview_store_survives_a_restart_and_delete_removes_previews(setup)
         with pytest.raises(grpc.RpcError) as caught:
             client.motion_preview(hit["id"])
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_search_cli_saves_clips_through_the_service(setup, tmp_path, capsys):
+    import json
+
+    from motion_retrieval.cli import main
+
+    clips = tmp_path / "clips"
+    code = main(["search", "--text", "a person walks", "--server", setup["server"].target, "--top-k", "12",
+                 "--save-clips", str(clips), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and len(result["hits"]) == 11 + 1 - 1  # one hit per take (one short take was deleted)
+    saved = result["clips"]["saved"]
+    by_format = {fmt: [c for c in saved if c["format"] == fmt] for fmt in ("smpl22_bvh", "joints_npy", "source_bvh")}
+    assert len(by_format["smpl22_bvh"]) == len(by_format["joints_npy"]) == len(result["hits"])
+    assert len(by_format["source_bvh"]) == 1, result["clips"]["skipped"]
+    assert parse_bvh(by_format["source_bvh"][0]["path"]).fps == 120.0
+    assert all(s["format"] == "source_bvh" for s in result["clips"]["skipped"])
+    assert sorted(p.name for p in clips.iterdir()) == sorted(c["path"].rsplit("/", 1)[-1] for c in saved)
