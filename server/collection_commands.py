@@ -25,7 +25,7 @@ from motion_retrieval.cli.data_commands import add_reader_arguments
 from motion_retrieval.errors import ConfigError, MotionDataError
 from motion_retrieval.serving.repository import default_model_repository
 from motion_retrieval_server import ingest_command
-from motion_retrieval_server.ingest_command import add_ingest_arguments
+from motion_retrieval_server.ingest_command import add_ingest_arguments, ingest_path
 
 log = logging.getLogger(__name__)
 SERVER_TOKEN_ENV = "MOTION_RETRIEVAL_SERVER_TOKEN"
@@ -39,7 +39,8 @@ def register(subparsers) -> None:
                     "takes into windows; embed them and their captions; upsert into the collections of the model. "
                     "Re-running changes nothing for unchanged files and resumes an interrupted ingest.",
     )
-    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders to ingest")
+    ingest.add_argument("paths", nargs="+", type=ingest_path, metavar="PATH",
+                        help="files or folders to ingest, or s3://bucket/prefix (an S3-compatible object store)")
     _connection_arguments(ingest)
     ingest.add_argument("--batch-size", type=int, default=64, help="motions embedded and written per batch")
     ingest.add_argument("--window-seconds", type=float, default=10.0, help="longer takes are cut into windows")
@@ -149,9 +150,6 @@ def _filter_values(args: argparse.Namespace) -> dict[str, Any]:
 
 def _local_search(args: argparse.Namespace, target: str) -> dict[str, Any]:
     from motion_retrieval_milvus import IndexConfig, MotionSearch, MotionStore, SearchFilter
-
-    embedder = _embedder(args)
-    filters = SearchFilter.from_dict(_filter_values(args))
     from motion_retrieval_server.save_clips import local_fetch, save_clips
 
     embedder = _embedder(args)
