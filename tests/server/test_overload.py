@@ -415,6 +415,7 @@ def test_a_refusal_sends_no_headers_and_carries_pushback_and_request_id(start_se
 def test_the_client_retries_a_refused_call_after_the_pushback_and_not_without_a_policy(start_server, slow_repo,
                                                                                         features):
     from motion_retrieval.export.triton_local import free_port
+    from motion_retrieval_server.aio_client import AsyncMotionRetrievalClient
     from motion_retrieval_server.client import MotionRetrievalClient
 
     server = start_server(model_repository=slow_repo, encoder_slots=1, max_queue=0, metrics_port=free_port())
@@ -432,8 +433,22 @@ def test_the_client_retries_a_refused_call_after_the_pushback_and_not_without_a_
             holder.join(60)
         samples = _scrape(server.server.metrics_port)
         assert vectors.shape == (1, 256)
-        assert samples["grpc_server_handled_total" + method % "RESOURCE_EXHAUSTED"] >= 1  # the refused attempts
+        refused_before = samples["grpc_server_handled_total" + method % "RESOURCE_EXHAUSTED"]
+        assert refused_before >= 1  # the refused attempts
         assert samples["grpc_server_handled_total" + method % "OK"] == 5  # 3 + the holder + the retried call
+
+        async def asynchronous():  # the asyncio client: the same policy on a grpc.aio channel
+            async with AsyncMotionRetrievalClient(server.target, timeout=30) as client:
+                await client.model_info()
+                holder = await asyncio.to_thread(_hold_the_slot, server, stub, request)
+                vectors = await client.embed_motions([features(200)])
+                await asyncio.to_thread(holder.join, 60)
+                return vectors
+
+        assert asyncio.run(asynchronous()).shape == (1, 256)
+        samples = _scrape(server.server.metrics_port)
+        assert samples["grpc_server_handled_total" + method % "RESOURCE_EXHAUSTED"] > refused_before
+        assert samples["grpc_server_handled_total" + method % "OK"] == 7
         with MotionRetrievalClient(server.target, timeout=30, retry=None) as client:
             client.model_info()
             holder = _hold_the_slot(server, stub, request)
