@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import subprocess
 import sys
 import tempfile
@@ -95,13 +96,31 @@ class WebProcess:
         self.process.wait(20)
 
 
-def get(connection: http.client.HTTPConnection, path: str) -> bytes:
-    connection.request("GET", path)
-    response = connection.getresponse()
-    body = response.read()
-    if response.status != 200:
-        raise SystemExit(f"GET {path}: {response.status} {body[:300]!r}")
-    return body
+class Http:
+    """One kept-alive connection, as a browser holds it; reopened when the server has closed it while idle."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def get(self, path: str) -> bytes:
+        for attempt in range(2):
+            try:
+                self.connection.request("GET", path)
+                response = self.connection.getresponse()
+                body = response.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.connection.close()
+                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                if attempt:
+                    raise
+        if response.status != 200:
+            raise SystemExit(f"GET {path}: {response.status} {body[:300]!r}")
+        return body
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         repository, described = model_repository(args.model_repository, Path(tmp))
         db = Path(tmp) / "web.db"
-        fill_collection(db, repository, args.rows)
+        # In a process of its own: Milvus Lite keeps the file locked for as long as the process that opened it lives.
+        filler = multiprocessing.get_context("spawn").Process(target=fill_collection, args=(db, repository, args.rows))
+        filler.start()
+        filler.join()
+        if filler.exitcode != 0:
+            raise SystemExit(f"filling the collection failed (exit code {filler.exitcode})")
         service = ServiceProcess(repository, "--milvus", str(db))
         web = None
         try:
@@ -129,11 +153,11 @@ def main(argv: list[str] | None = None) -> int:
                 if summary["failed"]:
                     raise SystemExit(f"ingest failed: {summary['errors'][:3]}")
                 web = WebProcess(service.target)
-                connection = http.client.HTTPConnection("127.0.0.1", web.port, timeout=60)
+                connection = Http(web.port)
                 texts = queries(args.queries, seed=7)
                 for text in texts[:10]:  # warm both paths (first calls open channels, fill caches)
                     client.search_motions(text, top_k=args.top_k)
-                    get(connection, "/api/search?" + urlencode({"text": text, "top_k": args.top_k}))
+                    connection.get("/api/search?" + urlencode({"text": text, "top_k": args.top_k}))
                 grpc_s, api_s = [], []
                 for i, text in enumerate(texts):
                     order = ("grpc", "api") if i % 2 == 0 else ("api", "grpc")
@@ -143,16 +167,16 @@ def main(argv: list[str] | None = None) -> int:
                             hits = client.search_motions(text, top_k=args.top_k)
                             grpc_s.append(time.perf_counter() - started)
                         else:
-                            body = json.loads(get(connection, "/api/search?" + urlencode(
+                            body = json.loads(connection.get("/api/search?" + urlencode(
                                 {"text": text, "top_k": args.top_k})))
                             api_s.append(time.perf_counter() - started)
                             assert len(body["hits"]) == len(hits)
-                page = json.loads(get(connection, "/api/search?" + urlencode(
+                page = json.loads(connection.get("/api/search?" + urlencode(
                     {"text": "a person moves", "top_k": args.takes, "dataset": "benchtakes"})))
                 sizes, fetch_s = [], []
                 for hit in page["hits"]:
                     started = time.perf_counter()
-                    sizes.append(len(get(connection, hit["preview_url"])))
+                    sizes.append(len(connection.get(hit["preview_url"])))
                     fetch_s.append(time.perf_counter() - started)
                 connection.close()
         finally:

@@ -61,6 +61,7 @@ def run_web(args: argparse.Namespace) -> int:
     app = create_app(config)
     print(f"search page: http://{config.host}:{config.port}/  (service {config.server})", flush=True)
     # One process, one event loop: the gRPC calls run in its worker threads; scale out with replicas.
+    # Keep-alive longer than uvicorn's default: a page fetches its previews over a few kept connections.
     uvicorn.run(app, host=config.host, port=config.port, log_level=args.log_level, access_log=False,
-                server_header=False, proxy_headers=False, timeout_graceful_shutdown=5)
+                server_header=False, proxy_headers=False, timeout_keep_alive=30, timeout_graceful_shutdown=5)
     return 0
