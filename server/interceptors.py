@@ -164,9 +164,9 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
             standard.started.labels(*labels).inc()
             start = time.perf_counter()
             code = grpc.StatusCode.OK
-            traced = contextlib.ExitStack()
-            server_span = None
+            traced = server_span = None  # tracing off: nothing to enter or leave
             if tracing is not None:
+                traced = contextlib.ExitStack()
                 server_span = traced.enter_context(tracing.server_span(method, metadata))
                 traced.enter_context(call_tracing(tracing))  # the backends' and servicers' spans are its children
             try:
@@ -202,9 +202,9 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):
                 metrics.latency.labels(method=method).observe(elapsed)
                 standard.handled.labels(*labels, code.name).inc()
                 standard.handling_seconds.labels(*labels).observe(elapsed)
-                if server_span is not None:
+                if traced is not None:
                     server_span.set_code(code.name)
-                traced.close()
+                    traced.close()
                 skipped = sampler.admit(code, time.monotonic()) if code in _SAMPLED_CODES else 0
                 if skipped is not None:
                     level = logging.INFO if code in _EXPECTED_CODES else logging.WARNING
