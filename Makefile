@@ -13,7 +13,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[client,serve,milvus,train,dev,triton,milvus-server,fbx,otel,web]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[client,serve,milvus,train,dev,triton,milvus-server,fbx,otel,web,s3]"
 	@# bpy's wheels carry a cp39 tag in their WHEEL file although built for 3.11 only; pip check calls that "not
 	@# supported on this platform". Every other finding still fails setup.
 	@problems="$$($(BIN)/python -m pip check 2>&1 | grep -v -e '^No broken requirements found' \

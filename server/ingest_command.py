@@ -16,14 +16,22 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+from pathlib import Path
 
 from motion_retrieval.cli import print_json
 from motion_retrieval.cli.data_commands import reader_options
+from motion_retrieval.data.object_store import is_object_url
 from motion_retrieval.data.shards import Shard
 from motion_retrieval.errors import ConfigError
 from motion_retrieval_server.ingest_progress import IngestProgress, ProgressConfig
 
 log = logging.getLogger(__name__)
+
+
+def ingest_path(text: str) -> Path | str:
+    """An ingest PATH argument: a local path, or an ``s3://bucket/prefix`` URL kept as text (a Path would fold its
+    ``//``)."""
+    return text if is_object_url(text) else Path(text)
 
 
 def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:

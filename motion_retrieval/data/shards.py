@@ -5,7 +5,8 @@ PATH argument; a file given directly is relative to its folder). The hash depend
 keeps its shard when the walk is re-run or other files are added, and N workers, each given ``I/N``, split an archive
 between them with no coordination: together they read every file exactly once (ingest's upserts by stable key do
 the rest). A dataset folder (HumanML3D, KIT-ML, annotations) is read through its own reader and sharded per motion,
-by the motion's source path relative to the folder.
+by the motion's source path relative to the folder. An ``s3://bucket/prefix`` argument is a folder in an
+S3-compatible object store (``object_store``): its objects are listed, and only this shard's are downloaded.
 
 :class:`RecordWalk` yields the records and keeps what the caller reports: the files looked at (``files``: distinct
 source files, the ones that failed included, never the PATH arguments themselves) and every per-file failure as a
@@ -19,10 +20,13 @@ import hashlib
 import inspect
 import logging
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from motion_retrieval.data.load import detect_format, motion_files
+from motion_retrieval.data.object_store import is_object_url
 from motion_retrieval.data.record import MotionRecord
 from motion_retrieval.errors import ConfigError, MotionDataError
 
@@ -91,7 +95,7 @@ class RecordWalk:
     """
 
     def __init__(self, paths: Sequence[str | os.PathLike], reader: Reader, shard: Shard | None = None):
-        self.paths = [Path(p).expanduser() for p in paths]
+        self.paths = [p if is_object_url(p) else Path(p).expanduser() for p in paths]
         self.reader = reader
         self.shard = shard or Shard()
         self.files: set[str] = set()  # every source file looked at (read, failed, or refused later by the caller)
@@ -100,9 +104,10 @@ class RecordWalk:
         self._accepts_errors = "errors" in inspect.signature(reader).parameters
 
     def __iter__(self) -> Iterator[MotionRecord]:
-        from motion_retrieval.data.load import detect_format, motion_files
-
         for path in self.paths:
+            if is_object_url(path):
+                yield from self._objects(path)
+                continue
             if not path.exists():
                 self.missing.append(os.fspath(path))
                 self.errors.append(MotionDataError(path, "no such file or folder"))
@@ -128,14 +133,41 @@ class RecordWalk:
                 if self.shard.owns(relative_key(record.source or path, root)):
                     yield record
 
-    def _read(self, path: Path) -> Iterator[MotionRecord]:
-        """Records of one path with absolute sources; failures land in ``errors``. A reader that fails in an
-        unplanned way (not a MotionDataError) ends this path only."""
+    def _objects(self, url: str) -> Iterator[MotionRecord]:
+        """This shard's objects under an ``s3://`` prefix, each downloaded to a temporary folder, read, and
+        removed; records keep the object's URL as their source."""
+        from motion_retrieval.data.object_store import ObjectSource
+
+        try:
+            source = ObjectSource(url)
+            keys = source.motion_keys()
+        except MotionDataError as exc:
+            self.errors.append(exc)
+            return
+        for key in keys:
+            relative = source.location.relative(key)
+            if not self.shard.owns(relative):
+                continue
+            object_url = source.location.url(key)
+            self.files.add(object_url)
+            with tempfile.TemporaryDirectory(prefix="mr-object-") as folder:
+                try:
+                    local = source.fetch(key, Path(folder))
+                except MotionDataError as exc:
+                    self.errors.append(exc)
+                    continue
+                for record in self._read(local, source_name=object_url):
+                    yield dataclasses.replace(record, id=PurePosixPath(relative).with_suffix("").as_posix())
+
+    def _read(self, path: Path, source_name: str | None = None) -> Iterator[MotionRecord]:
+        """Records of one path with absolute sources (or ``source_name``: an object's URL for its temporary copy);
+        failures land in ``errors``. A reader that fails in an unplanned way (not a MotionDataError) ends this path
+        only."""
         errors: list[MotionDataError] = []
         try:
             records = self.reader(path, errors=errors) if self._accepts_errors else self.reader(path)
             for record in records:
-                source = os.path.abspath(record.source or path)
+                source = source_name or os.path.abspath(record.source or path)
                 self.files.add(source)
                 yield dataclasses.replace(record, source=source)
         except MotionDataError as exc:
@@ -145,9 +177,15 @@ class RecordWalk:
                         exc, exc_info=log.isEnabledFor(logging.DEBUG))
             errors.append(MotionDataError(path, f"unreadable ({type(exc).__name__}: {exc})"))
         for error in errors:
+            if source_name is not None:  # name the object, not its temporary copy
+                error = MotionDataError(source_name, error.problem)
             self._fail(error, path)
 
     def _fail(self, error: MotionDataError, path: Path) -> None:
+        if is_object_url(error.path):
+            self.files.add(error.path)
+            self.errors.append(error)
+            return
         where = error.path or os.fspath(path)
         name, colon, line = where.rpartition(":")
         if colon and line.isdigit() and not Path(where).exists():  # "file.bvh:4": a parse error names its line
