@@ -15,6 +15,7 @@ import numpy as np
 
 from motion_retrieval.serving.repository import RepositoryInfo
 from motion_retrieval_server.backends.base import BackendUnavailable, EmbeddingBackend, load_repository_info
+from motion_retrieval_server.tracing import span
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ class TorchScriptBackend(EmbeddingBackend):
         start = time.perf_counter()
         # A batch that outlives the deadline keeps its worker thread until it finishes (torch cannot be interrupted),
         # but the caller gets DEADLINE_EXCEEDED on time.
-        embeddings = await asyncio.wait_for(loop.run_in_executor(self._executor, fn, items), timeout)
+        with span("torchscript.embed", **{"encoder": encoder, "batch_size": len(items)}):
+            embeddings = await asyncio.wait_for(loop.run_in_executor(self._executor, fn, items), timeout)
         if self._metrics is not None:
             self._metrics.backend_latency.labels(backend=self.name, encoder=encoder).observe(
                 time.perf_counter() - start)

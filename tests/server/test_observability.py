@@ -251,6 +251,8 @@ def test_a_call_with_a_traceparent_continues_its_trace_through_the_service_and_m
     assert root.attributes["rpc.grpc.status_code_name"] == "OK"
     milvus = [s for s in spans if s.name == "milvus" and s.context.trace_id == root.context.trace_id]
     assert milvus and all(s.parent.span_id == root.context.span_id for s in milvus)
+    (encoder,) = [s for s in spans if s.name == "torchscript.embed" and s.context.trace_id == root.context.trace_id]
+    assert encoder.parent.span_id == root.context.span_id and encoder.attributes["encoder"] == "text_encoder"
     embed = [s for s in spans if s.name == "motion_retrieval.v1.EmbeddingService/EmbedTexts"]
     assert len(embed) == 1 and format(embed[0].context.trace_id, "032x") != TRACE_ID and embed[0].parent is None
 
