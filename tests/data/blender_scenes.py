@@ -1,8 +1,9 @@
 """FBX files the tests write themselves with Blender (run as a script in a child process: bpy stays out of pytest).
 
-``python blender_scenes.py roundtrip OUT.fbx TAKE.bvh``: the BVH take through Blender's BVH importer (at the file's
-own frame rate) and FBX exporter, with a light in the scene (Blender 5.0's FBX importer fails on lights unless the
-worker tolerates them).
+``python blender_scenes.py roundtrip OUT.fbx TAKE.bvh [OUT_ZUP_M.fbx]``: the BVH take through Blender's BVH importer
+(at the file's own frame rate) and FBX exporter, with a light in the scene (Blender 5.0's FBX importer fails on
+lights unless the worker tolerates them); the second file, if asked for, declares Z up and metres (unit scale 100:
+its numbers are the take's units / 100), so that reading it right depends on the file's declarations.
 
 ``python blender_scenes.py choices OUT.fbx FIRST.bvh SECOND.bvh``: one character armature with two takes (the
 first BVH's action is the active one, the second's is a second take) and a second, smaller armature (a two-bone
@@ -20,15 +21,19 @@ def _import_bvh(bpy, path: str):
     return next(o for o in bpy.data.objects if o not in before and o.type == "ARMATURE")
 
 
-def roundtrip(out: str, bvh: str) -> None:
+def roundtrip(out: str, bvh: str, out_zup_metres: str | None = None) -> None:
     import bpy
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     _import_bvh(bpy, bvh)
     light = bpy.data.objects.new("Lamp", bpy.data.lights.new("Lamp", type="POINT"))
     bpy.context.scene.collection.objects.link(light)
-    bpy.ops.export_scene.fbx(filepath=out, object_types={"ARMATURE", "LIGHT"}, add_leaf_bones=False,
-                             bake_anim=True, bake_anim_use_all_actions=False, bake_anim_use_nla_strips=False)
+    common = dict(object_types={"ARMATURE", "LIGHT"}, add_leaf_bones=False, bake_anim=True,
+                  bake_anim_use_all_actions=False, bake_anim_use_nla_strips=False)
+    bpy.ops.export_scene.fbx(filepath=out, **common)
+    if out_zup_metres:
+        bpy.ops.export_scene.fbx(filepath=out_zup_metres, axis_up="Z", axis_forward="Y",
+                                 apply_scale_options="FBX_SCALE_UNITS", **common)
 
 
 def choices(out: str, first: str, second: str) -> None:

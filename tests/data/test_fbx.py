@@ -26,7 +26,7 @@ from motion_retrieval.errors import MotionDataError
 from motion_retrieval.skeleton import SMPL22
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fbx_nodes import frames_in_take  # noqa: E402
+from fbx_nodes import frames_in_take, read_fbx_tree  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fbx"
 CMU_WALK = FIXTURES / "07_01_cmu.fbx"
@@ -197,10 +197,20 @@ def _blender_scene(task: str, out: Path, *bvh: Path) -> Path:
 @pytest.mark.slow
 def test_bvh_exported_to_fbx_by_blender_reads_back_within_a_centimetre(tmp_path, cmu_bvh_dir):
     bvh = cmu_bvh_dir / "131_01.bvh"
-    fbx = _blender_scene("roundtrip", tmp_path / "131_01.fbx", bvh)  # with a light: Blender 5's importer trips
-    from_fbx, from_bvh = read_fbx(fbx), read_bvh(bvh)
+    zup_metres = tmp_path / "131_01_zup_m.fbx"
+    fbx = _blender_scene("roundtrip", tmp_path / "131_01.fbx", bvh, zup_metres)  # with a light, as Blender 2.9x
+    from_bvh = read_bvh(bvh)
+    from_fbx = read_fbx(fbx)
     assert from_fbx.joints.shape == from_bvh.joints.shape
     assert np.linalg.norm(from_fbx.joints - from_bvh.joints, axis=-1).max() < 0.01  # metres
+
+    _, root = read_fbx_tree(zup_metres)
+    declared = root.find("GlobalSettings").properties70()
+    assert (declared["UpAxis"], declared["UnitScaleFactor"]) == (2, 100.0)  # Z up; 1 unit = 1 m, numbers / 100
+    # nothing detected: the file's declared unit and axes alone must bring the take back to the BVH's (CMU units, Z up
+    # in Blender's world, the same as for the Y-up centimetre file)
+    trusted = read_fbx(zup_metres, units="cmu", up="z")
+    assert np.linalg.norm(trusted.joints - from_bvh.joints, axis=-1).max() < 0.01
 
 
 @needs_bpy
