@@ -63,7 +63,7 @@ def _check_joints(joints: np.ndarray) -> np.ndarray:
 
 
 def _font(size: int):
-    from PIL import ImageFont
+    from PIL import ImageFont  # deferred: Pillow is optional; readers import this module
 
     return ImageFont.load_default(size=size)  # Pillow's bundled FreeType font: no system fonts needed
 
@@ -110,7 +110,7 @@ def render_strip(
     Each panel is centred on the root so the body stays large; the root's path over the take is drawn faintly on
     the floor of every panel, so travel still shows.
     """
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # deferred: Pillow is optional; readers import this module
 
     frames_view = _Frames(joints, height_px)
     screen = frames_view.screen
@@ -176,7 +176,7 @@ def render_gif(
 
     The camera is fixed, so travel shows as movement across the picture.
     """
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # deferred: Pillow is optional; readers import this module
 
     view = _Frames(joints, height_px)
     step = max(1, int(round(fps / max_fps)))

@@ -14,6 +14,8 @@ import logging
 import sys
 from importlib.metadata import entry_points
 
+import numpy as np
+
 from motion_retrieval import __version__
 from motion_retrieval.errors import MotionRetrievalError
 
@@ -56,8 +58,6 @@ def print_json(obj) -> None:
 
 
 def _json_default(obj):
-    import numpy as np
-
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):

@@ -11,6 +11,12 @@ import importlib
 import logging
 import sys
 
+from motion_retrieval.cli import print_json
+from motion_retrieval.data.inspect_report import inspect_file
+from motion_retrieval.data.joint_maps import load_joint_map
+from motion_retrieval.data.prepare import prepare_folder
+from motion_retrieval.data.render_files import render_file
+
 log = logging.getLogger(__name__)
 SYNTH_MODULE = "motion_retrieval.cli.synth_command"  # helper-owned: the procedural corpus
 
@@ -113,8 +119,6 @@ def add_reader_arguments(parser: argparse.ArgumentParser) -> None:
 
 def reader_options(args: argparse.Namespace) -> dict:
     """Reader options (data.load.read_file_with_mapping) from ``add_reader_arguments`` flags."""
-    from motion_retrieval.data.joint_maps import load_joint_map
-
     options: dict = {}
     if getattr(args, "rig_map", None):
         options["rig"] = load_joint_map(args.rig_map)  # read once, not once per file
@@ -134,9 +138,6 @@ def reader_options(args: argparse.Namespace) -> dict:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from motion_retrieval.cli import print_json
-    from motion_retrieval.data.prepare import prepare_folder
-
     report = prepare_folder(
         args.dir,
         dialect=args.dialect,
@@ -164,17 +165,12 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from motion_retrieval.data.render_files import render_file
-
     out = render_file(args.file, args.out, title=args.title, num_frames=args.frames, **reader_options(args))
     print(out)
     return 0
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from motion_retrieval.cli import print_json
-    from motion_retrieval.data.inspect_report import inspect_file
-
     report = inspect_file(args.file, out=args.out, frame_seconds=args.frame, **reader_options(args))
     if args.json:
         print_json(report.to_json())

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from motion_retrieval.cli import print_json
-from motion_retrieval.serving.repository import REPOSITORY_DIR, default_model_repository
+from motion_retrieval.serving.repository import REPOSITORY_DIR, ServingOptions, default_model_repository
 
 
 def register(subparsers) -> None:
@@ -58,6 +58,7 @@ def register(subparsers) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     if args.configs_only:
+        # deferred: export needs torch ([train] extra)
         from motion_retrieval.export.repository import regenerate_configs
 
         files = regenerate_configs(args.out)
@@ -66,8 +67,7 @@ def _export(args: argparse.Namespace) -> int:
         else:
             print(f"rewrote {len(files)} config and warmup files in {args.out}")
         return 0
-    from motion_retrieval.export.repository import export_run
-    from motion_retrieval.serving.repository import ServingOptions
+    from motion_retrieval.export.repository import export_run  # deferred: export needs torch ([train] extra)
 
     options = ServingOptions(gpu_config=not args.no_gpu_config)
     if args.max_batch_size is not None:
@@ -100,7 +100,7 @@ def _raise_stop(signum, frame):
 
 
 def _triton(args: argparse.Namespace) -> int:
-    from motion_retrieval.export.triton_local import LocalTriton
+    from motion_retrieval.export.triton_local import LocalTriton  # deferred: needs tritonclient + nvidia-pytriton
 
     repository = args.model_repository or default_model_repository()
     server = LocalTriton(repository, args.grpc_port, args.http_port, args.metrics_port, num_threads=args.num_threads,

@@ -7,6 +7,9 @@ import argparse
 import logging
 from pathlib import Path
 
+from motion_retrieval.cli import print_json
+from motion_retrieval.data.sources import parse_data_arg
+
 log = logging.getLogger(__name__)
 
 DATA_HELP = (
@@ -76,9 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from motion_retrieval.cli import print_json
-    from motion_retrieval.data.sources import parse_data_arg
-    from motion_retrieval.training.config import resolve_config_spec
+    from motion_retrieval.training.config import resolve_config_spec  # deferred: training needs torch ([train] extra)
     from motion_retrieval.training.trainer import train_run
 
     sources = [parse_data_arg(text) for text in args.data]
@@ -88,7 +89,7 @@ def _train(args: argparse.Namespace) -> int:
     spec = resolve_config_spec(args.config, **overrides)
     model = spec.model
     if args.scale_cccl:
-        from motion_retrieval.models.config import scale_cccl_schedule
+        from motion_retrieval.models.config import scale_cccl_schedule  # deferred: models/ imports torch ([train])
 
         model = scale_cccl_schedule(model, spec.train.epochs)
     result = train_run(args.out, sources, model, spec.train, resume=not args.no_resume, progress=True,
@@ -114,8 +115,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from motion_retrieval.cli import print_json
-    from motion_retrieval.data.sources import parse_data_arg
+    # deferred: evaluation needs torch ([train])
     from motion_retrieval.evaluation.report import markdown_table, write_json
     from motion_retrieval.evaluation.runner import evaluate_run
     from motion_retrieval.run_dir import default_run_dir, load_run

@@ -23,6 +23,7 @@ import numpy as np
 
 from motion_retrieval.data.arrays import NUMERIC, TEXT, NpzArchive
 from motion_retrieval.data.limits import DEFAULT_LIMITS, TakeLimits, check_fps, check_take
+from motion_retrieval.data.mocap import check_long_enough, joints_to_record, map_to_smpl22
 from motion_retrieval.data.record import MotionRecord
 from motion_retrieval.data.smpl_body import (
     GENDERS,
@@ -62,8 +63,6 @@ def read_amass_with_mapping(
     ``fps`` overrides the file's frame rate; ``body_model`` is a folder of SMPL/SMPL-H/SMPL-X ``.npz`` model files
     (or one file) for exact per-subject joints. Every malformed part is a MotionDataError naming the key.
     """
-    from motion_retrieval.data.mocap import joints_to_record, map_to_smpl22
-
     path = Path(path)
     params = read_pose_parameters(path, fps=fps, limits=limits)
     if body_model is not None:
@@ -166,8 +165,6 @@ def _shape(archive: NpzArchive, key: str, rank: int, path: Path) -> tuple[int, .
 
 
 def _check_length(frames: int, fps: float, path: Path, limits: TakeLimits) -> int:
-    from motion_retrieval.data.mocap import check_long_enough
-
     check_long_enough(frames, check_take(frames, fps, path, limits), path)
     return frames
 

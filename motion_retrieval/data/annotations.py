@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_retrieval.data.humanml3d import HUMANML3D_FPS, load_features
+from motion_retrieval.data.humanml3d import HUMANML3D_FPS, _progress, load_features
 from motion_retrieval.data.record import Caption, MotionRecord
 from motion_retrieval.errors import MotionDataError
 
@@ -156,8 +156,6 @@ class AnnotationsDataset:
     def records(
         self, split: str | None = None, *, errors: list[MotionDataError] | None = None, progress: bool = False
     ) -> Iterator[MotionRecord]:
-        from motion_retrieval.data.humanml3d import _progress
-
         for key in _progress(self.ids(split), progress, f"reading {self.json_path.name}"):
             try:
                 yield self.load(key, split=split)

@@ -185,7 +185,7 @@ def _declared_take_ranges(path: str) -> dict[str, tuple[int, int]]:
     Blender's importer keys the actions but drops the stacks' own ranges, and a take's range may reach past its
     last key (a held pose at the end); read with the importer's own parser. Empty when the file declares none.
     """
-    from io_scene_fbx import parse_fbx
+    from io_scene_fbx import parse_fbx  # deferred: Blender's own modules exist only in its Python
     from io_scene_fbx.import_fbx import elem_find_first, elem_find_iter, elem_name_ensure_class
 
     root, _ = parse_fbx.parse(path)
@@ -251,7 +251,7 @@ def _tolerate_light_settings(bpy) -> None:
     fails on every file with a light (Blender 2.9x exports include one by default). Lights never move bones: such a
     light becomes a plain point light and the import continues.
     """
-    from io_scene_fbx import import_fbx
+    from io_scene_fbx import import_fbx  # deferred: Blender's own modules exist only in its Python
 
     original = import_fbx.blen_read_light
     if getattr(original, "_motion_retrieval_tolerant", False):
@@ -269,7 +269,7 @@ def _tolerate_light_settings(bpy) -> None:
 
 # ------------------------------------------------------------------------------------------------------ tasks
 def read_fbx(path: str, take: str | None, armature_name: str | None, max_seconds: float, max_joints: int) -> dict:
-    import bpy
+    import bpy  # deferred: bpy exists only inside Blender ([fbx] extra)
 
     _empty_scene(bpy)
     _tolerate_light_settings(bpy)
@@ -317,7 +317,7 @@ def read_fbx(path: str, take: str | None, armature_name: str | None, max_seconds
 
 
 def read_bvh(path: str) -> dict:
-    import bpy
+    import bpy  # deferred: bpy exists only inside Blender ([fbx] extra)
 
     _empty_scene(bpy)
     try:

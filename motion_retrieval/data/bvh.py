@@ -19,7 +19,9 @@ import numpy as np
 
 from motion_retrieval.data.joint_maps import JointMap
 from motion_retrieval.data.limits import DEFAULT_LIMITS, TakeLimits, check_file_size, check_joints, check_take
+from motion_retrieval.data.mocap import check_long_enough, joints_to_record
 from motion_retrieval.data.record import MotionRecord
+from motion_retrieval.data.rig import map_rig
 from motion_retrieval.errors import MotionDataError
 from motion_retrieval.rotations import qmul, quaternion_to_matrix
 
@@ -282,9 +284,6 @@ def read_bvh_with_mapping(
     limits: TakeLimits = DEFAULT_LIMITS,
 ) -> tuple[MotionRecord, RigMapping]:
     """``read_bvh`` and the mapping it used (for ``motion-retrieval inspect``)."""
-    from motion_retrieval.data.mocap import check_long_enough, joints_to_record
-    from motion_retrieval.data.rig import map_rig
-
     motion = parse_bvh(path, limits=limits)
     check_long_enough(motion.num_frames, motion.fps, path)
     positions = motion.positions()  # (T, J, 3) file units and axes

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from motion_retrieval.data.bvh import parse_bvh
 from motion_retrieval.data.limits import DEFAULT_LIMITS, TakeLimits
 from motion_retrieval.errors import MotionDataError
 from motion_retrieval.skeleton import SMPL22
@@ -196,8 +197,6 @@ def cut_bvh(path: str | os.PathLike, start_s: float, end_s: float, *, limits: Ta
     """The BVH take at ``path`` cut to ``start_s``..``end_s`` seconds: the same HIERARCHY (rig, channels, offsets)
     and frame time, the frame lines of the window verbatim. MotionDataError when the file is not a readable BVH or
     the window lies outside the take."""
-    from motion_retrieval.data.bvh import parse_bvh
-
     motion = parse_bvh(path, limits=limits)  # validates the whole file (and its size) first
     if start_s < 0 or start_s >= motion.num_frames / motion.fps + 1e-6:
         raise MotionDataError(path, f"window {start_s:g}-{end_s:g} s starts outside the take "

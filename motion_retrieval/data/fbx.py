@@ -41,7 +41,9 @@ import numpy as np
 from motion_retrieval.data.blender import DEFAULT_TIMEOUT_SECONDS, import_with_blender, require_bpy
 from motion_retrieval.data.joint_maps import JointMap
 from motion_retrieval.data.limits import DEFAULT_LIMITS, TakeLimits, check_file_size, check_fps, check_joints
+from motion_retrieval.data.mocap import joints_to_record
 from motion_retrieval.data.record import MotionRecord
+from motion_retrieval.data.rig import map_rig
 from motion_retrieval.errors import MotionDataError
 
 if TYPE_CHECKING:
@@ -110,9 +112,6 @@ def read_fbx_with_mapping(
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> tuple[MotionRecord, RigMapping]:
     """``read_fbx`` and the mapping it used (for ``motion-retrieval inspect``)."""
-    from motion_retrieval.data.mocap import joints_to_record
-    from motion_retrieval.data.rig import map_rig
-
     path = Path(path)
     check_file_size(path, limits)
     require_bpy(path)

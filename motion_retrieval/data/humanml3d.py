@@ -30,8 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from motion_retrieval.data.arrays import read_npy
 from motion_retrieval.data.record import Caption, MotionRecord
 from motion_retrieval.errors import MotionDataError
+from motion_retrieval.features import joints_to_features
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +204,6 @@ def write_stats(root: str | os.PathLike, mean: np.ndarray, std: np.ndarray) -> N
 def load_array(path: str | os.PathLike) -> np.ndarray:
     """A numeric .npy, its header checked against the file size before anything is allocated (data/arrays.py);
     truncated, pickled, non-numeric or oversized files raise MotionDataError."""
-    from motion_retrieval.data.arrays import read_npy
-
     return read_npy(path)
 
 
@@ -353,8 +353,6 @@ def _is_mirror_id(motion_id: str) -> bool:
 
 def compute_features(joints: np.ndarray, fps: float, path: str | os.PathLike | None = None) -> np.ndarray:
     """263-d features of SMPL-22 joints; a failure of the feature pipeline is reported against ``path``."""
-    from motion_retrieval.features import joints_to_features
-
     try:
         features = np.asarray(joints_to_features(joints, fps=fps), dtype=np.float32)
     except MotionDataError:
@@ -369,7 +367,7 @@ def compute_features(joints: np.ndarray, fps: float, path: str | os.PathLike | N
 def _progress(items: Sequence, enabled: bool, desc: str):
     if not enabled:
         return items
-    from tqdm import tqdm
+    from tqdm import tqdm  # deferred: tqdm is optional; the readers run on the base install
 
     return tqdm(items, desc=desc, unit="clip")
 

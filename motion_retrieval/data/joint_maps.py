@@ -16,9 +16,11 @@ the nearest map still needs). Users' own maps come as JSON in the same form (``l
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -346,9 +348,6 @@ def joint_map_from_json(obj, name: str, path: str | os.PathLike | None = None) -
 
 def load_joint_map(path: str | os.PathLike) -> JointMap:
     """``--rig-map FILE.json``: the JointMap form (see joint_map_from_json); the map is named after the file."""
-    import json
-    from pathlib import Path
-
     path = Path(path)
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))

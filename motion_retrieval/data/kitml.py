@@ -28,12 +28,17 @@ import numpy as np
 from motion_retrieval.data import joint_maps
 from motion_retrieval.data.humanml3d import (
     FEATURES_DIR,
+    JOINTS_DIR,
     HumanML3DFolder,
+    compute_features,
+    is_humanml3d_folder,
     load_features,
     load_joints,
 )
+from motion_retrieval.data.mocap import joints_to_record
 from motion_retrieval.data.record import MotionRecord
 from motion_retrieval.errors import MotionDataError
+from motion_retrieval.features import features_to_joints
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +67,6 @@ class KitMLFolder(HumanML3DFolder):
         if joints_path.is_file():
             return load_joints(joints_path, 21), joints_path
         if features_path.is_file():
-            from motion_retrieval.features import features_to_joints
-
             return features_to_joints(load_features(features_path, 251), skeleton="kit21", path=features_path), (
                 features_path
             )
@@ -72,8 +75,6 @@ class KitMLFolder(HumanML3DFolder):
         )
 
     def load(self, motion_id: str, *, split: str | None = None, compute_missing: bool = True) -> MotionRecord:
-        from motion_retrieval.data.mocap import joints_to_record
-
         joints21, source = self.kit_joints(motion_id)
         smpl, map_name = joint_maps.kit_to_smpl22(joints21, source)
         record = joints_to_record(
@@ -105,8 +106,6 @@ class KitMLFolder(HumanML3DFolder):
             except MotionDataError as exc:
                 log.warning("ignoring bad feature cache: %s", exc)
         if record.features is None and compute_missing:
-            from motion_retrieval.data.humanml3d import compute_features
-
             record.features = compute_features(record.joints, record.fps, source)
         return record
 
@@ -127,8 +126,6 @@ def read_kitml(
 
 def is_kitml_folder(path: str | os.PathLike) -> bool:
     """A HumanML3D-layout folder whose motions have 21 joints or 251-d features (checks one file)."""
-    from motion_retrieval.data.humanml3d import JOINTS_DIR, is_humanml3d_folder
-
     path = Path(path)
     if not is_humanml3d_folder(path):
         return False

@@ -15,8 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from motion_retrieval.data.amass import is_amass_npz, read_amass_with_mapping
+from motion_retrieval.data.annotations import AnnotationsDataset
+from motion_retrieval.data.bvh import read_bvh_with_mapping
+from motion_retrieval.data.fbx import read_fbx_with_mapping
+from motion_retrieval.data.humanml3d import HumanML3DFolder, _progress, is_humanml3d_folder
+from motion_retrieval.data.joint_maps import load_joint_map
+from motion_retrieval.data.kitml import KitMLFolder, is_kitml_folder
 from motion_retrieval.data.limits import DEFAULT_LIMITS
+from motion_retrieval.data.mocap import read_mocap_with_mapping
 from motion_retrieval.data.record import MotionRecord
+from motion_retrieval.data.windows import split_into_windows
 from motion_retrieval.errors import MotionDataError
 
 if TYPE_CHECKING:
@@ -30,9 +39,6 @@ _NOT_MOTIONS = {"mean.npy", "std.npy"}  # statistics files that sit beside motio
 
 def detect_format(path: str | os.PathLike) -> str:
     """ "humanml3d", "kitml", "annotations", "bvh", "fbx", "mocap" (one .npy/.npz) or "files" (a folder of them)."""
-    from motion_retrieval.data.humanml3d import is_humanml3d_folder
-    from motion_retrieval.data.kitml import is_kitml_folder
-
     path = Path(path)
     if not path.exists():
         raise MotionDataError(path, "no such file or folder")
@@ -82,11 +88,6 @@ def read_file_with_mapping(path: str | os.PathLike, **options) -> tuple[MotionRe
     JointMap), ``rig_map`` (a JointMap JSON file, as ``--rig-map``), ``compute_features``, ``limits``
     (limits.TakeLimits), ``take`` (an FBX take's name; default: the active one, fbx.py).
     """
-    from motion_retrieval.data.bvh import read_bvh_with_mapping
-    from motion_retrieval.data.fbx import read_fbx_with_mapping
-    from motion_retrieval.data.joint_maps import load_joint_map
-    from motion_retrieval.data.mocap import read_mocap_with_mapping
-
     unknown = sorted(set(options) - set(READER_OPTIONS))
     if unknown:
         raise TypeError(f"unknown reader options {', '.join(unknown)}; known: {', '.join(READER_OPTIONS)}")
@@ -105,8 +106,6 @@ def read_file_with_mapping(path: str | os.PathLike, **options) -> tuple[MotionRe
     if path.suffix.lower() == ".fbx":
         return read_fbx_with_mapping(path, units=units or "auto", up=up or "auto", take=options.get("take"), **common)
     if path.suffix.lower() == ".npz":
-        from motion_retrieval.data.amass import is_amass_npz, read_amass_with_mapping
-
         if is_amass_npz(path, common["limits"]):  # SMPL-family pose parameters, not joint positions
             return read_amass_with_mapping(path, body_model=options.get("body_model"), fps=options.get("fps"),
                                            compute_features=common["compute_features"], limits=common["limits"])
@@ -139,8 +138,6 @@ def load_path(
     ``motions`` folder beside it). ``options`` go to the file readers (read_file_with_mapping: units, up, fps,
     skeleton, rig, rig_map, compute_features, limits); KIT-ML folders take ``units``.
     """
-    from motion_retrieval.data.windows import split_into_windows
-
     for record in _records(Path(path), split, errors, progress, motions_dir, options):
         if window_seconds:
             yield from split_into_windows(record, window_seconds, stride_seconds)
@@ -149,10 +146,6 @@ def load_path(
 
 
 def _records(path: Path, split, errors, progress, motions_dir, options) -> Iterator[MotionRecord]:
-    from motion_retrieval.data.annotations import AnnotationsDataset
-    from motion_retrieval.data.humanml3d import HumanML3DFolder, _progress
-    from motion_retrieval.data.kitml import KitMLFolder
-
     try:
         kind = detect_format(path)
     except MotionDataError as exc:

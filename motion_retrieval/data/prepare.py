@@ -30,6 +30,7 @@ from motion_retrieval.data.humanml3d import (
 )
 from motion_retrieval.data.kitml import SMPL22_CACHE_DIR, KitMLFolder, is_kitml_folder
 from motion_retrieval.errors import MotionDataError
+from motion_retrieval.stats import compute_stats
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,6 @@ def prepare_folder(
                 yield features
 
     if need_stats:
-        from motion_retrieval.stats import compute_stats
-
         try:
             mean, std = compute_stats(good_features())
         except MotionDataError as exc:  # no good clip at all

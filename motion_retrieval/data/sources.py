@@ -12,6 +12,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from motion_retrieval.data.annotations import AnnotationsDataset
+from motion_retrieval.data.humanml3d import read_humanml3d
+from motion_retrieval.data.kitml import read_kitml
 from motion_retrieval.data.record import MotionRecord
 from motion_retrieval.errors import ConfigError, MotionDataError
 
@@ -65,8 +68,6 @@ def _check_folder(source: DataSource) -> None:
 
 
 def _annotations(source: DataSource):
-    from motion_retrieval.data.annotations import AnnotationsDataset
-
     json_path = source.path / "annotations.json"
     if not json_path.is_file():
         raise MotionDataError(json_path, f"dataset {source.name!r}: annotations.json not found")
@@ -92,12 +93,8 @@ def read_records(source: DataSource, split: str, progress: bool = False) -> list
         raise MotionDataError(split_path(source, split), f"dataset {source.name!r}: split file for {split!r} not found")
     errors: list[MotionDataError] = []
     if source.reader == "humanml3d":
-        from motion_retrieval.data.humanml3d import read_humanml3d
-
         records = read_humanml3d(source.path, split, progress=progress, errors=errors)
     elif source.reader == "kitml":
-        from motion_retrieval.data.kitml import read_kitml
-
         records = read_kitml(source.path, split, progress=progress, errors=errors)
     else:
         records = list(_annotations(source).records(split, errors=errors, progress=progress))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
+from tqdm import tqdm
 
 from motion_retrieval.data.batching import CaptionedMotions, Collator, to_device
 from motion_retrieval.data.record import MotionRecord
@@ -57,8 +58,6 @@ def embed_set(
     model.eval()
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=Collator(cache))
     if progress:
-        from tqdm import tqdm
-
         loader = tqdm(loader, desc=f"embedding {dataset.name}", unit="batch", leave=False)
     keys: list[str] = []
     captions: list[str] = []

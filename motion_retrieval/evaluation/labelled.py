@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from motion_retrieval.data.load import read_file
+from motion_retrieval.data.windows import split_into_windows
 from motion_retrieval.errors import MotionDataError
 
 LABEL_COLUMNS = ("label", "content", "class", "action")
@@ -222,7 +224,7 @@ def markdown_report(result: Mapping[str, Any], title: str) -> str:
 
 def confusion_picture(result: Mapping[str, Any], path: str | os.PathLike, title: str) -> Path:
     """The confusion matrix as a PNG (rows: true class, columns: predicted), each row normalised to 100 %."""
-    import matplotlib
+    import matplotlib  # deferred: heavy to import, only the plot needs it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -278,9 +280,6 @@ def read_collection(
 
     ``reader(path) -> MotionRecord`` defaults to the product's importer (``data.load.read_file``).
     """
-    from motion_retrieval.data.load import read_file
-    from motion_retrieval.data.windows import split_into_windows
-
     reader = reader or read_file
     counts: dict[str, int] = {}
     for take in labels:

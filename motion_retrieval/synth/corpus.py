@@ -325,7 +325,7 @@ def generate_corpus(out_dir: str | os.PathLike, dialect: str = "humanml3d", n: i
 
     indices = range(config.n)
     if progress:
-        from tqdm import tqdm
+        from tqdm import tqdm  # deferred: tqdm is optional; `synth` registers on the base install
 
         indices = tqdm(indices, desc=f"synth {config.dialect}", unit="clip")
     for index in indices:

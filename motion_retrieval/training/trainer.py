@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
+from tqdm import tqdm
 
 from motion_retrieval import run_dir as rd
 from motion_retrieval.data.batching import (
@@ -281,8 +282,6 @@ class Trainer:
         steps = samples = 0
         iterator = loader
         if self.progress:
-            from tqdm import tqdm
-
             iterator = tqdm(loader, desc=f"epoch {epoch + 1}/{self.config.epochs}", unit="batch", leave=False)
         for batch in iterator:
             batch = to_device(batch, self.device)
@@ -395,7 +394,7 @@ def write_curves(metrics_path: str | os.PathLike, out: str | os.PathLike) -> Pat
     lines = read_metrics(metrics_path)
     if not lines:
         return None
-    import matplotlib
+    import matplotlib  # deferred: heavy to import, only the curves need it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
