@@ -5,6 +5,9 @@
 lights unless the worker tolerates them); the second file, if asked for, declares Z up and metres (unit scale 100:
 its numbers are the take's units / 100), so that reading it right depends on the file's declarations.
 
+``python blender_scenes.py transformed OUT.fbx TAKE.bvh``: the take with its armature object scaled 2x and turned
+90 degrees about the vertical at object level (the bones untouched), as rigs imported at another scale often are.
+
 ``python blender_scenes.py choices OUT.fbx FIRST.bvh SECOND.bvh``: one character armature with two takes (the
 first BVH's action is the active one, the second's is a second take) and a second, smaller armature (a two-bone
 prop with one animated bone), so that the reader has an armature and a take to choose.
@@ -34,6 +37,19 @@ def roundtrip(out: str, bvh: str, out_zup_metres: str | None = None) -> None:
     if out_zup_metres:
         bpy.ops.export_scene.fbx(filepath=out_zup_metres, axis_up="Z", axis_forward="Y",
                                  apply_scale_options="FBX_SCALE_UNITS", **common)
+
+
+def transformed(out: str, bvh: str) -> None:
+    import math
+
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    armature = _import_bvh(bpy, bvh)
+    armature.scale = (2.0, 2.0, 2.0)
+    armature.rotation_euler = (0.0, 0.0, math.radians(90.0))
+    bpy.ops.export_scene.fbx(filepath=out, object_types={"ARMATURE"}, add_leaf_bones=False, bake_anim=True,
+                             bake_anim_use_all_actions=False, bake_anim_use_nla_strips=False)
 
 
 def choices(out: str, first: str, second: str) -> None:
@@ -69,4 +85,4 @@ def choices(out: str, first: str, second: str) -> None:
 
 if __name__ == "__main__":
     task, *args = sys.argv[1:]
-    {"roundtrip": roundtrip, "choices": choices}[task](*args)
+    {"roundtrip": roundtrip, "transformed": transformed, "choices": choices}[task](*args)

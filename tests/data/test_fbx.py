@@ -215,6 +215,20 @@ def test_bvh_exported_to_fbx_by_blender_reads_back_within_a_centimetre(tmp_path,
 
 @needs_bpy
 @pytest.mark.slow
+def test_the_armature_objects_own_scale_and_rotation_are_applied(tmp_path, cmu_bvh_dir):
+    bvh = cmu_bvh_dir / "131_02.bvh"
+    fbx = _blender_scene("transformed", tmp_path / "scaled_turned.fbx", bvh)  # object: 2x, 90 degrees about up
+    turned, plain = read_fbx(fbx, units="cmu", up="z"), read_bvh(bvh, units="cmu", up="y")
+    legs = [np.linalg.norm(r.joints[:, J["left_knee"]] - r.joints[:, J["left_hip"]], axis=-1).mean()
+            for r in (turned, plain)]
+    assert legs[0] / legs[1] == pytest.approx(2.0, rel=0.01)
+    steps = [r.joints[-1, J["pelvis"], [0, 2]] - r.joints[0, J["pelvis"], [0, 2]] for r in (turned, plain)]
+    assert np.linalg.norm(steps[0]) / np.linalg.norm(steps[1]) == pytest.approx(2.0, rel=0.01)
+    assert abs(float(_unit(steps[0]) @ _unit(steps[1]))) < 0.05  # the walk turned a quarter turn
+
+
+@needs_bpy
+@pytest.mark.slow
 def test_armature_with_most_animated_bones_and_its_active_take_unless_one_is_named(tmp_path, cmu_bvh_dir):
     fbx = _blender_scene("choices", tmp_path / "two.fbx", cmu_bvh_dir / "131_01.bvh", cmu_bvh_dir / "131_03.bvh")
     record, mapping = read_fbx_with_mapping(fbx)
