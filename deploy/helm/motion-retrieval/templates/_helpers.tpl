@@ -147,6 +147,13 @@ true
 {{- if and .Values.ingestJob.enabled (not .Values.ingestJob.volume) -}}
 {{- fail "ingestJob.enabled requires ingestJob.volume (e.g. {persistentVolumeClaim: {claimName: mocap}})" -}}
 {{- end -}}
+{{- if and .Values.previews.enabled .Values.previews.sourceClips (not .Values.ingestJob.volume) -}}
+{{- fail "previews.sourceClips mounts ingestJob.volume in the service: set ingestJob.volume (e.g. {persistentVolumeClaim: {claimName: mocap}})" -}}
+{{- end -}}
+{{- $replicas := int (ternary .Values.server.autoscaling.maxReplicas .Values.server.replicaCount .Values.server.autoscaling.enabled) -}}
+{{- if and .Values.previews.enabled (not .Values.previews.existingClaim) (gt $replicas 1) (not (has "ReadWriteMany" .Values.previews.accessModes)) -}}
+{{- fail (printf "previews.accessModes %v cannot be mounted by %d service pods on different nodes: use ReadWriteMany storage, one service replica, or previews.existingClaim" .Values.previews.accessModes $replicas) -}}
+{{- end -}}
 {{- if and .Values.triton.autoscaling.enabled (gt (int .Values.triton.autoscaling.minReplicas) (int .Values.triton.autoscaling.maxReplicas)) -}}
 {{- fail "triton.autoscaling.minReplicas must not exceed maxReplicas" -}}
 {{- end -}}
@@ -228,6 +235,19 @@ true
     defaultMode: 0440
     items:
       - {key: {{ .Values.externalMilvus.key }}, path: token}
+{{- end -}}
+
+{{/* The preview store volume (previews.*), mounted by the service and the ingest Job. */}}
+{{- define "mr.previewsClaim" -}}
+{{- .Values.previews.existingClaim | default (printf "%s-previews" (include "mr.fullname" .)) -}}
+{{- end -}}
+{{- define "mr.previewsVolume" -}}
+- name: previews
+  persistentVolumeClaim:
+    claimName: {{ include "mr.previewsClaim" . }}
+{{- end -}}
+{{- define "mr.previewsMount" -}}
+- {name: previews, mountPath: {{ .Values.previews.mountPath }}}
 {{- end -}}
 
 {{- define "mr.milvusTokenMount" -}}
