@@ -51,3 +51,9 @@ def test_missing_bpy_says_how_to_install(monkeypatch, tmp_path):
         blender_import_bvh(path)
     assert caught.value.path == str(path)
     assert isinstance(caught.value, MotionDataError)  # ingest reports it per file and carries on
+
+
+@needs_bpy
+def test_a_blender_that_runs_past_the_timeout_is_stopped_and_reported(cmu_bvh_dir):
+    with pytest.raises(MotionDataError, match=r"did not finish reading this file within 0\.2 s"):
+        import_with_blender("bvh", cmu_bvh_dir / "131_02.bvh", timeout=0.2)

@@ -133,7 +133,7 @@ def test_real_files_without_a_motion_are_refused_with_the_reason(name, problem):
 def test_a_truncated_fbx_is_refused_with_the_file_named(tmp_path):
     broken = tmp_path / "cut.fbx"
     broken.write_bytes(CMU_WALK.read_bytes()[:60_000])
-    with pytest.raises(MotionDataError) as caught:
+    with pytest.raises(MotionDataError, match="not a readable FBX file") as caught:
         read_fbx(broken)
     assert caught.value.path == str(broken)
 
