@@ -29,8 +29,11 @@ test-fast: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/motion-retrieval demo
 
+# ruff, then the import contracts of pyproject.toml [tool.importlinter] (layers, no torch in the serving contract and
+# the readers, no cycles; deferred imports count): docs/ARCHITECTURE.md.
 lint: $(STAMP)
 	$(BIN)/ruff check motion_retrieval server milvus_plugin web tests benchmarks experiments
+	$(BIN)/lint-imports --no-cache
 
 # Regenerate the gRPC code from proto/ (committed; tests/test_proto_drift.py fails when it is stale).
 proto: $(STAMP)

@@ -9,9 +9,10 @@ repository.py  REPO/motion_retrieval.json: RepositoryInfo (model id, sizes, serv
                exporting torch), read and written here only
 tokenizer.py   captions -> fixed-length INPUT_IDS / ATTENTION_MASK with the repository's tokenizer.json
 motions.py     motion checks and preprocessing: validate once, bound frames at 20 fps, pad/resample to the served
-               tensors, joints -> features (the core's pipeline, imported lazily where joints arrive)
+               tensors (joints -> features is the core's: data.joint_input)
 inputs.py      InputError (field + problem) and the checks of texts, batches, ids and embeddings
 embedding.py   the Embedder protocol (model_id, dim, embed_texts, embed_motions)
+hits.py        the one hit schema (MotionHit, CaptionHit) of local and remote searches
 ```
 This package imports nothing from its submodules: import the one you need.
 """
