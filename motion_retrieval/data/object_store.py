@@ -10,7 +10,9 @@ from a bucket splits the same way.
 Connection (the variables AWS SDKs read, so a pod's existing secrets work as they are):
 ``MOTION_RETRIEVAL_S3_ENDPOINT`` or ``AWS_ENDPOINT_URL`` (``http://minio.storage:9000``; default AWS S3 over HTTPS),
 ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` (/ ``AWS_SESSION_TOKEN``), ``AWS_REGION`` or
-``AWS_DEFAULT_REGION``.
+``AWS_DEFAULT_REGION``. Keys can also be files named like those variables in the folder
+``MOTION_RETRIEVAL_S3_SECRET_DIR`` (a Kubernetes Secret mounted as a volume: the chart's ingest Job), which win over
+the variables: secrets as files, never in a process's environment listing.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from motion_retrieval.data.load import _NOT_MOTIONS, MOTION_SUFFIXES
 from motion_retrieval.errors import ConfigError, MotionDataError
 
 log = logging.getLogger(__name__)
 
 SCHEME = "s3://"
 DEFAULT_ENDPOINT = "https://s3.amazonaws.com"
+SECRET_DIR_ENV = "MOTION_RETRIEVAL_S3_SECRET_DIR"
+_KEY_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 def is_object_url(path: object) -> bool:
@@ -69,14 +74,15 @@ class ObjectStoreConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ObjectStoreConfig:
         env = os.environ if environ is None else environ
         endpoint = env.get("MOTION_RETRIEVAL_S3_ENDPOINT") or env.get("AWS_ENDPOINT_URL") or DEFAULT_ENDPOINT
-        return cls(endpoint=endpoint, access_key=env.get("AWS_ACCESS_KEY_ID") or None,
-                   secret_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
-                   session_token=env.get("AWS_SESSION_TOKEN") or None,
+        secrets = _secret_files(env.get(SECRET_DIR_ENV))
+        keys = {name: secrets.get(name) or env.get(name) or None for name in _KEY_NAMES}
+        return cls(endpoint=endpoint, access_key=keys["AWS_ACCESS_KEY_ID"], secret_key=keys["AWS_SECRET_ACCESS_KEY"],
+                   session_token=keys["AWS_SESSION_TOKEN"],
                    region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None)
 
     def client(self):
         try:
-            from minio import Minio
+            from minio import Minio  # deferred: the optional [s3] extra; its absence is reported just below
         except ImportError:
             raise ConfigError("reading s3:// paths needs the minio SDK: pip install 'motion-retrieval[s3]'") from None
         parts = urlsplit(self.endpoint if "://" in self.endpoint else f"https://{self.endpoint}")
@@ -84,6 +90,16 @@ class ObjectStoreConfig:
             raise ConfigError(f"S3 endpoint {self.endpoint!r}: expected http(s)://host[:port]")
         return Minio(parts.netloc, access_key=self.access_key, secret_key=self.secret_key,
                      session_token=self.session_token, secure=parts.scheme == "https", region=self.region)
+
+
+def _secret_files(folder: str | None) -> dict[str, str]:
+    """The key files present in ``folder`` (stripped); a folder named but missing is a ConfigError."""
+    if not folder:
+        return {}
+    path = Path(folder)
+    if not path.is_dir():
+        raise ConfigError(f"{SECRET_DIR_ENV}={folder}: no such folder (the object store's keys as files)")
+    return {name: (path / name).read_text().strip() for name in _KEY_NAMES if (path / name).is_file()}
 
 
 class ObjectSource:
@@ -96,8 +112,6 @@ class ObjectSource:
 
     def motion_keys(self) -> list[str]:
         """Keys of the motion files under the prefix (recursive, sorted; hidden names and Mean/Std.npy skipped)."""
-        from motion_retrieval.data.load import _NOT_MOTIONS, MOTION_SUFFIXES
-
         keys = []
         for key in self._list():
             name = PurePosixPath(key).name
@@ -124,7 +138,7 @@ class ObjectSource:
 
     # -- S3 calls ---------------------------------------------------------------------------------------------------
     def _list(self) -> list[str]:
-        from minio.error import S3Error
+        from minio.error import S3Error  # deferred: the optional [s3] extra (client() checked it is there)
         from urllib3.exceptions import HTTPError
 
         prefix = f"{self.location.prefix}/" if self.location.prefix else None
@@ -145,7 +159,7 @@ class ObjectSource:
         return self._sidecar_keys
 
     def _get(self, key: str, local: Path) -> None:
-        from minio.error import S3Error
+        from minio.error import S3Error  # deferred: the optional [s3] extra (client() checked it is there)
         from urllib3.exceptions import HTTPError  # connection failures after the SDK's retries
 
         try:

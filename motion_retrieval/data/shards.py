@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from motion_retrieval.data.load import detect_format, motion_files
-from motion_retrieval.data.object_store import is_object_url
+from motion_retrieval.data.object_store import ObjectSource, is_object_url
 from motion_retrieval.data.record import MotionRecord
 from motion_retrieval.errors import ConfigError, MotionDataError
 
@@ -136,8 +136,6 @@ class RecordWalk:
     def _objects(self, url: str) -> Iterator[MotionRecord]:
         """This shard's objects under an ``s3://`` prefix, each downloaded to a temporary folder, read, and
         removed; records keep the object's URL as their source."""
-        from motion_retrieval.data.object_store import ObjectSource
-
         try:
             source = ObjectSource(url)
             keys = source.motion_keys()

@@ -227,7 +227,7 @@ def confusion_picture(result: Mapping[str, Any], path: str | os.PathLike, title:
     import matplotlib  # deferred: heavy to import, only the plot needs it
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: after use("Agg"), which must come first
 
     classes = result["classes"]
     counts = np.asarray(result["confusion"], dtype=np.float64)

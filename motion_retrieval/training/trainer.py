@@ -397,7 +397,7 @@ def write_curves(metrics_path: str | os.PathLike, out: str | os.PathLike) -> Pat
     import matplotlib  # deferred: heavy to import, only the curves need it
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: after use("Agg"), which must come first
 
     epochs = [line["epoch"] + 1 for line in lines]
     fig, (ax_loss, ax_val) = plt.subplots(1, 2, figsize=(11, 4))
