@@ -30,6 +30,7 @@ SUITE: dict[str, list[str]] = {
     "model_throughput": [],     # training / inference samples per second of the presets
     "milvus_search": [],        # search latency and HNSW recall, Milvus Lite
     "ingest": [],               # ingest vs embedding-only throughput, Milvus Lite
+    "previews": [],             # stored preview bytes per row, served bytes, write cost vs embedding
     "serving": [],              # service vs in-process vs Triton
     "load": [],                 # goodput under offered load against a real `motion-retrieval serve`
     "client_overload": [],      # our client at its defaults: goodput at 128 threads vs 4
