@@ -2,8 +2,9 @@
 # The motion-retrieval gRPC service: `docker build -f deploy/docker/server.Dockerfile -t motion-retrieval/server .`
 # Multi-stage: the build stage resolves the pinned dependencies into a venv; the runtime stage is slim, has no
 # compilers, and runs as a non-root user. Only the extras the service needs: [serve] (gRPC service, Triton client,
-# tokenizers, the CPU torch of the in-process backend and of joints -> features) and [milvus] (SearchService). No
-# transformers, text model, matplotlib or training code dependencies: the model arrives as an exported repository.
+# tokenizers, the CPU torch of the in-process backend and of joints -> features), [milvus] (SearchService) and [s3]
+# (the ingest Job reading s3:// prefixes). No transformers, text model, matplotlib or training code dependencies: the
+# model arrives as an exported repository.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
@@ -15,7 +16,7 @@ COPY LICENSES ./LICENSES
 COPY motion_retrieval ./motion_retrieval
 COPY milvus_plugin ./milvus_plugin
 COPY server ./server
-RUN /opt/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -c constraints.txt ".[serve,milvus,otel]" \
+RUN /opt/venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu -c constraints.txt ".[serve,milvus,otel,s3]" \
  && /opt/venv/bin/pip check
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -578,8 +578,9 @@ def test_ingest_job_and_torchscript_only_service():
     # ... and runs a command line `motion-retrieval ingest` accepts.
     from motion_retrieval.cli import build_parser
 
-    args = build_parser().parse_args(container["args"])
-    assert args.command == "ingest"
+    # (Kubernetes expands the pod's JOB_COMPLETION_INDEX in the args: the Job is Indexed, one shard per pod.)
+    args = build_parser().parse_args([a.replace("$(JOB_COMPLETION_INDEX)", "0") for a in container["args"]])
+    assert args.command == "ingest" and str(args.shard) == "0/1"
 
 
 # --- the bundled Milvus ----------------------------------------------------------------------------------------------

@@ -127,3 +127,17 @@ def test_store_problems_are_one_clear_line(archive, monkeypatch):
     down = RecordWalk([url], load_path)
     assert list(down) == [] and "cannot reach the object store" in str(down.errors[0])
     assert Path(url).as_posix() != url  # why PATH arguments keep s3:// URLs as text (a Path folds the //)
+
+
+def test_keys_as_files_win_over_the_environment(tmp_path):
+    from motion_retrieval.data.object_store import SECRET_DIR_ENV, ObjectStoreConfig
+    from motion_retrieval.errors import ConfigError
+
+    (tmp_path / "AWS_ACCESS_KEY_ID").write_text("file-key\n")
+    (tmp_path / "AWS_SECRET_ACCESS_KEY").write_text("file-secret\n")
+    config = ObjectStoreConfig.from_env({SECRET_DIR_ENV: str(tmp_path), "AWS_ACCESS_KEY_ID": "env-key",
+                                         "AWS_ENDPOINT_URL": "http://minio:9000", "AWS_REGION": "eu-west-1"})
+    assert (config.access_key, config.secret_key, config.session_token) == ("file-key", "file-secret", None)
+    assert (config.endpoint, config.region) == ("http://minio:9000", "eu-west-1")
+    with pytest.raises(ConfigError, match="MOTION_RETRIEVAL_S3_SECRET_DIR=.*no such folder"):
+        ObjectStoreConfig.from_env({SECRET_DIR_ENV: str(tmp_path / "missing")})

@@ -144,8 +144,12 @@ true
 {{- if and (eq .Values.modelRepository.source "pvc") (not .Values.modelRepository.pvc.claimName) -}}
 {{- fail "modelRepository.source is pvc but modelRepository.pvc.claimName is empty" -}}
 {{- end -}}
-{{- if and .Values.ingestJob.enabled (not .Values.ingestJob.volume) -}}
-{{- fail "ingestJob.enabled requires ingestJob.volume (e.g. {persistentVolumeClaim: {claimName: mocap}})" -}}
+{{- if .Values.ingestJob.enabled -}}
+{{- $onVolume := list -}}
+{{- range .Values.ingestJob.paths }}{{ if not (hasPrefix "s3://" .) }}{{ $onVolume = append $onVolume . }}{{ end }}{{ end -}}
+{{- if and $onVolume (not .Values.ingestJob.volume) -}}
+{{- fail (printf "ingestJob.enabled requires ingestJob.volume for the paths %v (e.g. {persistentVolumeClaim: {claimName: mocap}}); s3://bucket/prefix paths need none" $onVolume) -}}
+{{- end -}}
 {{- end -}}
 {{- if and .Values.previews.enabled .Values.previews.sourceClips (not .Values.ingestJob.volume) -}}
 {{- fail "previews.sourceClips mounts ingestJob.volume in the service: set ingestJob.volume (e.g. {persistentVolumeClaim: {claimName: mocap}})" -}}
