@@ -219,3 +219,21 @@ def test_keyboard_order_reaches_the_search_box_first(browser_context, web_stack)
     assert order[:4] == ["skip", "q", "search-button", "file-input"], order
     page.close()
 
+
+
+def test_with_reduced_motion_a_figure_plays_only_while_hovered(browser_context, web_stack):
+    page = browser_context.new_page()
+    page.emulate_media(reduced_motion="reduce")
+    page.goto(web_stack.web.url + "/?q=" + QUERY.replace(" ", "+"))
+    wait_for_results(page, 12)
+    page.wait_for_function("() => document.querySelector('#results .card canvas').dataset.state === 'playing'")
+    canvas = page.locator("#results .card canvas").first
+    page.mouse.move(5, 5)
+    before = figure_pixels(page, canvas)
+    page.wait_for_timeout(500)
+    assert np.array_equal(before, figure_pixels(page, canvas)), "a still figure moved with reduced motion asked for"
+    page.locator("#results .card").first.hover()
+    hovered = figure_pixels(page, canvas)
+    page.wait_for_timeout(500)
+    assert int(np.any(hovered != figure_pixels(page, canvas), axis=-1).sum()) > 50, "the hovered figure did not play"
+    page.close()

@@ -7,6 +7,8 @@ const RIGHT = new Set([2, 5, 8, 11, 14, 17, 19, 21]);
 const HEAD = 15;
 const VIEW_YAW = Math.PI / 7;                           // a three-quarter view: depth shows as a slight shear
 const PREVIEW_FETCHES = 4;                              // previews fetched at once
+// With reduced motion asked for, a figure plays only while its card is hovered or focused (and in the detail view).
+const REDUCED_MOTION = window.matchMedia("(prefers-reduced-motion: reduce)");
 
 const state = {
   query: null,          // {kind: "text"|"motion"|"similar", text, file, motionId}
@@ -106,7 +108,7 @@ function summary(query, page, shown) {
 }
 
 function clearResults() {
-  for (const canvas of state.figures.keys()) observer.unobserve(canvas);
+  for (const canvas of state.figures.keys()) { observer.unobserve(canvas); onScreen.unobserve(canvas); }
   state.figures.clear();
   state.queue = [];
   $("#results").replaceChildren();
@@ -149,9 +151,13 @@ function makeCard(hit, rank) {
   card.addEventListener("click", () => openDetail(hit, card));
   item.append(card);
   const figure = new Figure(canvas, hit);
+  for (const [event, active] of [["mouseenter", true], ["mouseleave", false], ["focus", true], ["blur", false]]) {
+    card.addEventListener(event, () => { figure.active = active; });
+  }
   state.figures.set(canvas, figure);
   drawPlaceholder(canvas, hit);
   observer.observe(canvas);
+  onScreen.observe(canvas);
   return item;
 }
 
@@ -165,6 +171,14 @@ const observer = new IntersectionObserver((entries) => {
   }
   pumpPreviews();
 }, {rootMargin: "200px"});
+
+// Only figures on screen are drawn each frame (paging can put hundreds of cards in the page).
+const onScreen = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    const figure = state.figures.get(entry.target);
+    if (figure) figure.visible = entry.isIntersecting;
+  }
+});
 
 function pumpPreviews() {
   while (state.inFlight < PREVIEW_FETCHES && state.queue.length) {
@@ -191,6 +205,9 @@ class Figure {
     this.hit = hit;
     this.preview = null;
     this.points = null;    // (frames, joints, 2) projected screen-independent coordinates, flattened
+    this.visible = true;
+    this.active = false;   // hovered or focused
+    this.drawnFrame = -1;
   }
 
   async load() {
@@ -224,21 +241,25 @@ class Figure {
     this.bounds = {minX, maxX, height: Math.max(maxY, 1.0)};
     this.canvas.dataset.state = "playing";
     this.startedAt = performance.now();
+    this.drawnFrame = -1;
   }
 
-  frameAt(now) {
+  frameAt(now, still) {
+    if (still) return 0;
     const p = this.preview;
     const elapsed = (now - this.startedAt) / 1000;
     return Math.floor(elapsed * p.fps) % p.frames;
   }
 
-  draw(now) {
-    if (!this.points) return;
+  draw(now, still = false) {
+    if (!this.points || !this.visible) return;
+    const frame = this.frameAt(now, still && !this.active);
+    if (frame === this.drawnFrame) return;  // previews run at a lower rate than the display
+    this.drawnFrame = frame;
     const {canvas} = this;
     const ctx = canvas.getContext("2d");
     const w = canvas.width, h = canvas.height;
     const p = this.preview, J = p.joints;
-    const frame = this.frameAt(now);
     const base = frame * J * 2;
     // Scale to the figure's height; follow the root sideways only when the whole path does not fit.
     const scale = (h * 0.8) / (this.bounds.height + 0.1);
@@ -293,7 +314,7 @@ function drawPlaceholder(canvas, hit, message = "loading preview…") {
 }
 
 function animate(now) {
-  for (const figure of state.figures.values()) figure.draw(now);
+  for (const figure of state.figures.values()) figure.draw(now, REDUCED_MOTION.matches);
   if (state.detailFigure) state.detailFigure.draw(now);
   requestAnimationFrame(animate);
 }
