@@ -9,8 +9,10 @@ compressed ``.npz`` with the row's name and window. ``PreviewConfig.serve_fps`` 
 served at (GetMotionPreview); clips use every stored frame. docs/PREVIEWS.md gives the bytes per row.
 
 Stores: :class:`FilesystemPreviewStore` (a folder, a volume in the chart: ``<root>/<id[:2]>/<id>.npz``, written
-atomically). :func:`open_preview_store` turns a ``--preview-store`` value into a store; :func:`default_preview_store`
-puts a Milvus Lite file's previews beside it (``<file>.previews``).
+atomically) and :class:`ObjectPreviewStore` (``s3://bucket/prefix`` on any S3-compatible store, such as the MinIO
+the bundled Milvus runs; the same keys under the prefix; endpoint and keys as ``data.object_store`` reads them).
+:func:`open_preview_store` turns a ``--preview-store`` value into a store; :func:`default_preview_store` puts a
+Milvus Lite file's previews beside it (``<file>.previews``). Store failures are :class:`PreviewStoreError`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Protocol
 import numpy as np
 
 from motion_retrieval.errors import ConfigError, MotionDataError
+from motion_retrieval_milvus.errors import MilvusStoreError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,10 @@ FORMAT_VERSION = 1
 PREVIEW_STORE_ENV = "MOTION_RETRIEVAL_PREVIEW_STORE"
 STORED_FPS = 20.0  # the rate of the features a preview is recovered from, and of the clips written from it
 _ROW_ID = re.compile(r"[0-9a-f]{32}")  # ingest.motion_key: the only names a store writes or reads
+
+
+class PreviewStoreError(MilvusStoreError):
+    """The preview store refused a read or a write (disk full, permissions, the object store unreachable)."""
 
 
 @dataclass(frozen=True)
@@ -147,15 +154,20 @@ class FilesystemPreviewStore:
     def put(self, previews: Sequence[Preview]) -> None:
         for preview in previews:
             path = self._path(preview.id)
-            path.parent.mkdir(exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            try:
+                path.parent.mkdir(exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            except OSError as exc:
+                raise PreviewStoreError(f"{path.parent}: cannot write previews ({exc.strerror})") from None
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(encode_preview(preview))
                 os.replace(tmp, path)
-            except BaseException:
+            except BaseException as exc:
                 with _quiet():
                     os.unlink(tmp)
+                if isinstance(exc, OSError):
+                    raise PreviewStoreError(f"{path}: cannot write the preview ({exc.strerror})") from None
                 raise
 
     def get(self, row_id: str) -> Preview | None:
@@ -193,14 +205,96 @@ class _quiet:
         return kind is not None and issubclass(kind, OSError)
 
 
+class ObjectPreviewStore:
+    """Previews as objects under ``s3://bucket/prefix`` of an S3-compatible store: ``<prefix>/<id[:2]>/<id>.npz``.
+    An object appears whole when its PUT completes, so readers never see half a preview. The bucket must exist."""
+
+    def __init__(self, url: str, config=None):
+        from motion_retrieval.data.object_store import ObjectLocation, ObjectStoreConfig
+
+        self.location = ObjectLocation.parse(url)
+        self.config = config or ObjectStoreConfig.from_env()
+        self.client = self.config.client()
+        if not self._call("bucket_exists", self.location.bucket, self.client.bucket_exists, self.location.bucket):
+            raise ConfigError(f"preview store {url}: no bucket {self.location.bucket!r} at {self.config.endpoint} "
+                              "(create it, or name another)")
+
+    def _key(self, row_id: str) -> str:
+        row_id = check_row_id(row_id)
+        prefix = f"{self.location.prefix}/" if self.location.prefix else ""
+        return f"{prefix}{row_id[:2]}/{row_id}.npz"
+
+    def _call(self, what: str, key: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # minio raises S3Error, urllib3 errors and ValueError; all are the store's
+            if _is_missing(exc):
+                raise
+            raise PreviewStoreError(f"preview store {self.describe()}: {what} {key} failed "
+                                    f"({type(exc).__name__}: {exc})") from None
+
+    def put(self, previews: Sequence[Preview]) -> None:
+        for preview in previews:
+            key, data = self._key(preview.id), encode_preview(preview)
+            self._call("put", key, self.client.put_object, self.location.bucket, key, io.BytesIO(data), len(data),
+                       content_type="application/octet-stream")
+
+    def get(self, row_id: str) -> Preview | None:
+        key = self._key(row_id)
+        try:
+            response = self._call("get", key, self.client.get_object, self.location.bucket, key)
+        except Exception as exc:
+            if _is_missing(exc):
+                return None
+            raise
+        try:
+            data = response.read()
+        finally:
+            response.close()
+            response.release_conn()
+        return decode_preview(data, self.location.url(key))
+
+    def missing(self, row_ids: Iterable[str]) -> set[str]:
+        absent = set()
+        for row_id in row_ids:
+            key = self._key(row_id)
+            try:
+                self._call("stat", key, self.client.stat_object, self.location.bucket, key)
+            except Exception as exc:
+                if not _is_missing(exc):
+                    raise
+                absent.add(row_id)
+        return absent
+
+    def delete(self, row_ids: Iterable[str]) -> int:
+        from minio.deleteobjects import DeleteObject
+
+        keys = [self._key(i) for i in row_ids if isinstance(i, str) and _ROW_ID.fullmatch(i)]
+        if keys:
+            errors = self._call("delete", f"{len(keys)} objects", lambda: list(self.client.remove_objects(
+                self.location.bucket, [DeleteObject(k) for k in keys])))
+            if errors:
+                raise PreviewStoreError(f"preview store {self.describe()}: {len(errors)} previews were not deleted "
+                                        f"(first: {errors[0]})")
+        return len(keys)  # S3 deletes do not say whether the object existed
+
+    def describe(self) -> str:
+        return f"{self.location.url()} at {self.config.endpoint}"
+
+
+def _is_missing(exc: Exception) -> bool:
+    return getattr(exc, "code", None) in ("NoSuchKey", "NoSuchObject", "ResourceNotFound")
+
+
 def open_preview_store(spec: str | os.PathLike | None) -> PreviewStore | None:
-    """The store a ``--preview-store`` value names (a folder), or None for None/""."""
+    """The store a ``--preview-store`` value names: a folder, or ``s3://bucket/prefix``; None for None/""."""
     if spec is None or str(spec) == "":
         return None
     text = str(spec)
+    if text.startswith("s3://"):
+        return ObjectPreviewStore(text)
     if "://" in text:
-        raise ConfigError(f"preview store {text!r}: give a folder (a mounted volume); URLs are not a store kind "
-                          "this version has")
+        raise ConfigError(f"preview store {text!r}: give a folder (a mounted volume) or s3://bucket/prefix")
     return FilesystemPreviewStore(text)
 
 

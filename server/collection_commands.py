@@ -108,7 +108,7 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
                         help="exported model repository for local embedding (default: $MOTION_RETRIEVAL_MODEL_"
                              "REPOSITORY, else ./model_repository, else the source checkout's)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per Milvus call")
-    parser.add_argument("--preview-store", default=None, metavar="DIR",
+    parser.add_argument("--preview-store", default=None, metavar="DIR|s3://BUCKET/PREFIX",
                         help="where previews are kept per row (local mode) [$MOTION_RETRIEVAL_PREVIEW_STORE; default: "
                              "<file>.previews beside a Milvus Lite file]")
 

@@ -51,7 +51,7 @@ class ServeConfig:
     reflection: bool = True  # gRPC server reflection (grpcurl, tooling); off hides the API description
     auth_token: str | None = None  # bearer token every non-health call must carry; None = no auth
     search_token: str | None = None  # a second, search-only token (no ingest, no delete); needs auth_token
-    preview_store: str | None = None  # where ingest keeps each row's preview: a folder (Lite: <file>.previews)
+    preview_store: str | None = None  # each row's preview: a folder or s3://bucket/prefix (Lite: <file>.previews)
     clip_source_root: str | None = None  # source BVH takes under this folder may be cut into clips (GetMotionClip)
     tls_cert: Path | None = None  # PEM certificate chain and key; both or neither
     tls_key: Path | None = None
@@ -210,10 +210,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"file holding a search-only bearer token: embedding, search, previews, clips and stats, but no ingest "
              f"or delete (PERMISSION_DENIED) [{env['search_token_file']}, or the token itself in "
              f"{env['search_token']}]")
-    add("--preview-store", metavar="DIR",
-        help=f"folder where ingest keeps a compact preview of every row (served by GetMotionPreview and "
-             f"GetMotionClip with no source file) [{env['preview_store']}; default: <file>.previews beside a Milvus "
-             "Lite file, none for a server]")
+    add("--preview-store", metavar="DIR|s3://BUCKET/PREFIX",
+        help=f"where ingest keeps a compact preview of every row (served by GetMotionPreview and GetMotionClip with "
+             f"no source file): a folder, or an S3-compatible prefix (endpoint and keys: MOTION_RETRIEVAL_S3_ENDPOINT, "
+             f"AWS_*) [{env['preview_store']}; default: <file>.previews beside a Milvus Lite file, none for a server]")
     add("--clip-source-root", metavar="DIR",
         help=f"source BVH takes under this folder (the mounted data they were ingested from) may be cut into "
              f"GetMotionClip SOURCE_BVH clips; other client-named paths are never opened [{env['clip_source_root']}; "
