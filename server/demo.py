@@ -158,6 +158,8 @@ def start_service(config: DemoConfig, triton_url: str | None) -> tuple[_Process,
             "--metrics-port", "0", "--log-format", "text"]
     if triton_url:
         argv += ["--backend", "triton", "--triton-url", triton_url]
+    if config.include_real_bvh and SHARED_BVH.is_dir():  # their own frames can be downloaded (source BVH clips)
+        argv += ["--clip-source-root", str(SHARED_BVH.resolve())]
     service = _Process(argv, config.out_dir / "service.log")
     target = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 180
