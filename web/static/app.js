@@ -146,7 +146,9 @@ function makeCard(hit, rank) {
     `${hit.duration_s.toFixed(1)} s · ${hit.start_s.toFixed(1)}–${hit.end_s.toFixed(1)} s · ${hit.dataset}`);
   const tags = el("span", "tags");
   for (const tag of hit.tags) tags.append(el("span", "tag", tag));
-  info.append(score, name, line, tags);
+  const head = el("span", "head");
+  head.append(name, score);
+  info.append(head, line, tags);
   card.append(canvas, info);
   card.addEventListener("click", () => openDetail(hit, card));
   item.append(card);
