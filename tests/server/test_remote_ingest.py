@@ -106,3 +106,39 @@ def test_a_shard_through_the_service_and_refusals(start_server, takes, tmp_path,
     plain = start_server()  # no --milvus: nothing to ingest into
     code, _, err = _run(capsys, "ingest", takes, "--server", plain.target)
     assert code == 1 and "runs without --milvus" in err
+
+
+def test_a_call_cut_off_is_replayed_from_its_first_window(start_server, takes, tmp_path, monkeypatch):
+    """The service goes away in the middle of a call (UNAVAILABLE after two windows were pulled): the call is sent
+    again with every window of it, and the rows end up exactly once."""
+    import grpc
+
+    from motion_retrieval_server import remote_ingest
+
+    (takes / "broken.bvh").unlink()
+    server = start_server(milvus_uri=str(tmp_path / "service.db"))
+    monkeypatch.setattr(remote_ingest.time, "sleep", lambda seconds: None)
+
+    class Unavailable(grpc.RpcError):
+        def code(self):
+            return grpc.StatusCode.UNAVAILABLE
+
+        def details(self):
+            return "connection reset"
+
+    with MotionRetrievalClient(server.target) as client:
+        real_ingest, calls = client.ingest, []
+
+        def flaky_ingest(records, timeout=None):
+            if not calls:
+                calls.append([next(records)["id"], next(records)["id"]])  # pulled, then the connection drops
+                raise Unavailable()
+            sent = list(records)
+            calls.append([r["id"] for r in sent])
+            return real_ingest(iter(sent), timeout=timeout)
+
+        monkeypatch.setattr(client, "ingest", flaky_ingest)
+        summary = client.ingest_paths([takes], config=RemoteIngestConfig(stream_windows=8))
+        assert summary.replays == 1 and summary.streams == 1 and len(calls) == 2
+        assert calls[1][:2] == calls[0] and len(calls[1]) == 3  # replayed from the first window, then the rest
+        assert summary.ingested == 3 and client.collection_stats()["motion_rows"] == 3
