@@ -3,7 +3,9 @@
 (a) shards: two ``--shard I/2`` processes at once against one process over the same folder (target >= 1.6x on two
     cores). Every process runs the same ingest (one torch thread each, as a one-CPU Job pod), waits at a start line
     after its imports and Milvus connection, and reports when it started and ended: the rate is windows over the span
-    from the first start to the last end, so interpreter start-up is not counted.
+    from the first start to the last end, so interpreter start-up is not counted. Each worker also reports the CPU
+    time it spent: CPU per window equal for one and two processes means the shards add no work of their own, and
+    ``worker_cores_busy`` says how much of the machine they got (other work on a shared machine takes the rest).
 (b) through the service: ``ingest --server`` (files read here, streamed to a ``serve`` process that embeds and
     writes) against a local ingest in this process into the same Milvus (target >= 0.8x).
 
@@ -60,11 +62,25 @@ _WORKER = textwrap.dedent("""
     with MotionStore.open(MilvusConfig(uri), embedder.model_id, embedder.dim, prefix=prefix) as store:
         print("ready", flush=True)
         sys.stdin.readline()  # the start line: every worker begins together
-        started = time.time()
+        started, cpu = time.time(), time.process_time()
         summary = ingest_paths([corpus], store, embedder, batch_size=64, progress=False, shard=Shard.parse(shard))
-        print(json.dumps({"started": started, "ended": time.time(), "windows": summary.windows,
-                          "written": summary.ingested, "files": summary.files}), flush=True)
+        print(json.dumps({"started": started, "ended": time.time(), "cpu": time.process_time() - cpu,
+                          "windows": summary.windows, "written": summary.ingested, "files": summary.files}),
+              flush=True)
 """)
+
+
+def milvus_cpu_seconds() -> float:
+    """CPU seconds (user + system) of the local Milvus standalone so far, from /proc (0 where there is none)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"milvus\x00run\x00standalone" in stat.read_bytes():
+                fields = (stat.parent / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        except OSError:  # a process that ended while we looked
+            continue
+    return total
 
 
 def run_workers(uri: str, corpus: Path, repository: Path, shards: list[str]) -> dict:
@@ -76,10 +92,12 @@ def run_workers(uri: str, corpus: Path, repository: Path, shards: list[str]) -> 
         for worker in workers:
             if worker.stdout.readline().strip() != "ready":
                 raise SystemExit(f"an ingest worker failed to start (exit {worker.wait()})")
+        milvus_before = milvus_cpu_seconds()
         for worker in workers:
             worker.stdin.write("go\n")
             worker.stdin.flush()
         results = [json.loads(worker.stdout.readline()) for worker in workers]
+        milvus_cpu = milvus_cpu_seconds() - milvus_before
     finally:
         for worker in workers:
             if worker.poll() is None:
@@ -87,9 +105,12 @@ def run_workers(uri: str, corpus: Path, repository: Path, shards: list[str]) -> 
                 worker.wait(60)
     span = max(r["ended"] for r in results) - min(r["started"] for r in results)
     windows = sum(r["windows"] for r in results)
+    cpu = sum(r["cpu"] for r in results)  # process CPU seconds spent ingesting (all threads)
     return {"processes": len(shards), "windows": windows, "written": sum(r["written"] for r in results),
             "files": sum(r["files"] for r in results), "seconds": round(span, 3),
-            "windows_per_s": round(windows / span, 2)}
+            "windows_per_s": round(windows / span, 2), "worker_cpu_seconds": round(cpu, 2),
+            "worker_cpu_ms_per_window": round(1000 * cpu / windows, 2),
+            "worker_cores_busy": round(cpu / span, 2), "milvus_cores_busy": round(milvus_cpu / span, 2)}
 
 
 def local_vs_remote(uri: str, corpus: Path, repository: Path) -> dict:
@@ -147,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.model_repository}: no exported model repository (make export)")
     from motion_retrieval_milvus.server_fixture import LocalMilvusServer
 
-    result: dict = {"files": args.files, "cpus": os.cpu_count(), "milvus": "local Milvus 2.3.5 standalone"}
+    # Other work on the machine takes cores from the workers: the load before the run says how much.
+    result: dict = {"files": args.files, "cpus": os.cpu_count(), "milvus": "local Milvus 2.3.5 standalone",
+                    "load_average_1min_before": round(os.getloadavg()[0], 2)}
     with tempfile.TemporaryDirectory(prefix="bench-ingest-scale-") as tmp, LocalMilvusServer() as milvus:
         corpus = write_corpus(Path(tmp) / "corpus", args.files)
         if "shards" not in args.skip:
