@@ -160,3 +160,15 @@ def test_malformed_files_are_refused_by_name(tmp_path, arrays, problem):
     good = write_smplh(tmp_path / "good_poses.npz", *random_take(20, seed=4))
     records = list(load_path(tmp_path, errors=errors))  # one bad file fails only itself
     assert [r.source for r in records] == [str(good)] and len(errors) == 1 and problem.split("'")[0] in str(errors[0])
+
+
+def test_the_body_model_flag_reaches_the_reader(tmp_path):
+    from motion_retrieval.cli import build_parser
+    from motion_retrieval.cli.data_commands import reader_options
+
+    args = build_parser().parse_args(["ingest", str(tmp_path), "--body-model", str(tmp_path / "models")])
+    options = reader_options(args)
+    assert options == {"body_model": str(tmp_path / "models")}
+    path = write_smplh(tmp_path / "take_poses.npz", *random_take(20, seed=6))
+    with pytest.raises(MotionDataError, match="no such body-model folder"):  # the option is used, not dropped
+        read_file(path, **options)
