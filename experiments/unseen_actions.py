@@ -7,13 +7,15 @@ locomotion, jumps, lower-body moves, sports, gestures and everyday actions):
 
 1. Training corpora: the default recipe's (HumanML3D dialect seed 1, KIT-ML dialect seed 2) with ``--actions seen``:
    no clip holds a held-out family.
-2. Evaluation corpora: two of the same size and seed (HumanML3D dialect, seed 5), one of seen families only, one of
-   held-out families only; their test splits are embedded exactly as ``experiments.common.score_run`` embeds the
-   fresh and transfer sets (first caption, the run's statistics, TMR's All protocol).
+2. Evaluation corpora: two of the same size and seed (HumanML3D dialect, seed 5), one of the ten held-out families
+   (``--actions unseen``) and one of ten seen families that match them module by module (``--actions control``,
+   ``CONTROL_FAMILIES``: equally dense groups, so the ratio is not an artefact of ten families against sixty-six);
+   their test splits are embedded exactly as ``experiments.common.score_run`` embeds the fresh and transfer sets
+   (first caption, the run's statistics, TMR's All protocol).
 3. Both test splits form one gallery: every caption retrieves among all motions of both, and every motion among all
    captions, so the two groups are ranked against the same distractors. ``unseen/t2m/R10`` and ``seen/t2m/R10``
-   (and m2t) are the recalls of each group's queries; ``ratio/t2m`` and ``ratio/m2t`` are unseen over seen (target
-   >= 0.6). Each corpus on its own gallery is reported too (``own/...``).
+   (and m2t) are the recalls of each group's queries ("seen": the control families); ``ratio/t2m`` and
+   ``ratio/m2t`` are unseen over seen (target >= 0.6). Each corpus on its own gallery is reported too (``own/...``).
 4. The run is also scored on the real selection set, the transfer split and a fresh corpus (``score_run``), so a
    model choice weighs the unseen split with the real dev set.
 
@@ -22,7 +24,7 @@ run (WORK/results/<variant>-s<k>.json), a repeated command skips finished runs.
 
     python -m experiments.unseen_actions                                  # aug-light (the shipped recipe), seed 0
     python -m experiments.unseen_actions --only aug-light motpp-fixed --seed-indices 0 1 2
-    python -m experiments.unseen_actions --n-humanml3d 500 --n-kitml 150 --n-eval 400 --epochs 4   # reduced size
+    python -m experiments.unseen_actions --n-humanml3d 1500 --n-kitml 500 --n-eval 1000 --epochs 8  # reduced size
     python -m experiments.unseen_actions --table                          # the table of what has finished
 """
 
@@ -142,8 +144,8 @@ def corpora(work: Path, args: argparse.Namespace) -> dict[str, Path | None]:
     return {
         "humanml3d": corpus(work / f"synth-humanml3d-s1-n{n}-seen", "humanml3d", n, 1, action_split="seen"),
         "kitml": corpus(work / f"synth-kitml-s2-n{n_kit}-seen", "kitml", n_kit, 2, action_split="seen"),
-        "seen": corpus(work / f"synth-humanml3d-s{EVAL_SEED}-n{n_eval}-seen", "humanml3d", n_eval, EVAL_SEED,
-                       action_split="seen"),
+        "seen": corpus(work / f"synth-humanml3d-s{EVAL_SEED}-n{n_eval}-control", "humanml3d", n_eval, EVAL_SEED,
+                       action_split="control"),
         "unseen": corpus(work / f"synth-humanml3d-s{EVAL_SEED}-n{n_eval}-unseen", "humanml3d", n_eval, EVAL_SEED,
                          action_split="unseen"),
         "fresh": corpus(work / f"synth-humanml3d-s3-n{n_eval}", "humanml3d", n_eval, 3),

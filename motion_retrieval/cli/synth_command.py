@@ -31,7 +31,8 @@ def register(subparsers) -> None:
                              "bodies and tempos outside the training ranges, held-out styles and action forms)")
     parser.add_argument("--actions", choices=ACTION_SPLITS, default="all",
                         help="all (default): every action family; seen: never the held-out families of the "
-                             "unseen-action protocol (train on these); unseen: only those families")
+                             "unseen-action protocol (train on these); unseen: only those families; control: only "
+                             "the ten seen families they are compared with")
     parser.add_argument("--json", action="store_true", help="print one JSON object with the summary")
     parser.set_defaults(func=run)
 

@@ -89,7 +89,7 @@ class CorpusConfig:
     noise: float = 1.0  # scale of the secondary motion: posture, breathing, sway, wobble (0 = clean templates)
     variant: str = "train"  # train | transfer (what training never contains; see variants.py)
     style_fraction: float = 0.5  # clips performed in a style other than neutral
-    action_split: str = "all"  # all | seen (no held-out family) | unseen (only held-out families); action_split.py
+    action_split: str = "all"  # all | seen | unseen | control: which action families clips draw (action_split.py)
 
     def __post_init__(self) -> None:
         if self.dialect not in DIALECTS:

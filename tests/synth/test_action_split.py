@@ -8,7 +8,7 @@ import pytest
 
 from motion_retrieval.cli import main
 from motion_retrieval.errors import ConfigError
-from motion_retrieval.synth.action_split import UNSEEN_FAMILIES, in_split
+from motion_retrieval.synth.action_split import CONTROL_FAMILIES, UNSEEN_FAMILIES, in_split
 from motion_retrieval.synth.actions import FAMILIES
 from motion_retrieval.synth.corpus import CorpusConfig, generate_corpus
 
@@ -21,10 +21,20 @@ def actions_of(corpus) -> dict[str, list[str]]:
 def test_the_held_out_families_exist_and_span_the_kinds_of_action():
     assert len(UNSEEN_FAMILIES) >= 8 and len(set(UNSEEN_FAMILIES)) == len(UNSEEN_FAMILIES)
     assert set(UNSEEN_FAMILIES) <= set(FAMILIES)
-    modules = {FAMILIES[name].build.__module__.rsplit(".", 1)[-1] for name in UNSEEN_FAMILIES}
+    modules = {module_of(name) for name in UNSEEN_FAMILIES}
     # locomotion, gestures, sports (exercise: the upper-body and sports moves) and everyday actions at least
     assert {"locomotion", "gestures", "exercise", "everyday"} <= modules
     assert all(FAMILIES[name].kind != "idle" for name in UNSEEN_FAMILIES)
+
+
+def module_of(name: str) -> str:
+    return FAMILIES[name].build.__module__.rsplit(".", 1)[-1]
+
+
+def test_the_control_families_are_seen_and_match_the_held_out_ones_module_by_module():
+    assert set(CONTROL_FAMILIES) <= set(FAMILIES) and not set(CONTROL_FAMILIES) & set(UNSEEN_FAMILIES)
+    assert all(in_split(name, "seen") and not in_split(name, "unseen") for name in CONTROL_FAMILIES)
+    assert sorted(map(module_of, CONTROL_FAMILIES)) == sorted(map(module_of, UNSEEN_FAMILIES))
 
 
 @pytest.mark.parametrize("dialect", ["humanml3d", "kitml"])
@@ -43,13 +53,18 @@ def test_seen_and_unseen_corpora_partition_the_families(tmp_path, dialect):
     assert set(manifest["families"]) - {"stand"} <= set(UNSEEN_FAMILIES)
 
 
+def test_a_control_corpus_draws_only_the_control_families(tmp_path):
+    generate_corpus(tmp_path / "control", "humanml3d", n=30, seed=7, action_split="control")
+    assert {f for clip in actions_of(tmp_path / "control").values() for f in clip} - {"stand"} <= set(CONTROL_FAMILIES)
+
+
 def test_the_default_split_draws_every_family():
     assert all(in_split(name, "all") for name in FAMILIES)
     assert CorpusConfig().action_split == "all"
 
 
 def test_an_unknown_split_is_refused_by_name():
-    with pytest.raises(ConfigError, match="unknown action split 'novel'; choose one of all, seen, unseen"):
+    with pytest.raises(ConfigError, match="unknown action split 'novel'; choose one of all, seen, unseen, control"):
         CorpusConfig(action_split="novel")
     with pytest.raises(ConfigError, match="unknown action split"):
         in_split("walk", "novel")
