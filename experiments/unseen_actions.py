@@ -154,8 +154,8 @@ def corpora(work: Path, args: argparse.Namespace) -> dict[str, Path | None]:
 
 
 def table(results: dict[str, list[dict]]) -> str:
-    def cell(runs: list[dict], where: str, key: str, scale: float = 1.0, digits: int = 1) -> str:
-        values = [r[where][key] * scale for r in runs if r.get(where, {}).get(key) is not None]
+    def cell(runs: list[dict], where: str, key: str, digits: int = 1) -> str:
+        values = [r[where][key] for r in runs if r.get(where, {}).get(key) is not None]
         if not values:
             return "-"
         mean = sum(values) / len(values)
@@ -163,14 +163,22 @@ def table(results: dict[str, list[dict]]) -> str:
             return f"{mean:.{digits}f}"
         return f"{mean:.{digits}f} ± {(max(values) - min(values)) / 2:.{digits}f}"
 
-    lines = ["| variant | seeds | seen t2m / m2t R@10 | unseen t2m / m2t R@10 | ratio t2m / m2t | real zero-shot | "
-             "real left/right | transfer t2m / m2t R@10 | fresh t2m / m2t R@10 |",
-             "|---|---:|---|---|---|---:|---:|---|---|"]
+    def target(runs: list[dict]) -> str:
+        ratios = [r["unseen"][f"ratio/{d}"] for r in runs for d in ("t2m", "m2t") if "unseen" in r]
+        if not ratios or any(value is None for value in ratios):
+            return "-"
+        return "met" if min(ratios) >= TARGET_RATIO else "missed"
+
+    lines = ["| variant | seeds | seen t2m / m2t R@10 | unseen t2m / m2t R@10 | ratio t2m / m2t | "
+             f"ratio >= {TARGET_RATIO} | real zero-shot | real left/right | transfer t2m / m2t R@10 | "
+             "fresh t2m / m2t R@10 |",
+             "|---|---:|---|---|---|---|---:|---:|---|---|"]
     for name, runs in results.items():
         lines.append(
             f"| {name} | {len(runs)} | {cell(runs, 'unseen', 'seen/t2m/R10')} / {cell(runs, 'unseen', 'seen/m2t/R10')} "
             f"| {cell(runs, 'unseen', 'unseen/t2m/R10')} / {cell(runs, 'unseen', 'unseen/m2t/R10')} "
             f"| {cell(runs, 'unseen', 'ratio/t2m', digits=2)} / {cell(runs, 'unseen', 'ratio/m2t', digits=2)} "
+            f"| {target(runs)} "
             f"| {cell(runs, 'real/run', 'zero_shot/accuracy')} | {cell(runs, 'real/run', 'side/accuracy')} "
             f"| {cell(runs, 'transfer', 't2m/R10')} / {cell(runs, 'transfer', 'm2t/R10')} "
             f"| {cell(runs, 'fresh', 't2m/R10')} / {cell(runs, 'fresh', 'm2t/R10')} |")

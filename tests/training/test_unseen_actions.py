@@ -65,3 +65,16 @@ def test_score_run_refuses_the_unseen_split_for_a_run_trained_on_every_family(ti
 
     with pytest.raises(ValueError, match="needs a run trained without the held-out families"):
         score_run(Path(tiny_run.run_dir), None, None, None, {}, unseen=(corpora["humanml3d"], corpora["humanml3d"]))
+
+
+def test_the_table_shows_mean_and_spread_and_checks_the_target_ratio():
+    from experiments.unseen_actions import table
+
+    def result(seen: float, unseen: float) -> dict:
+        return {"unseen": {"seen/t2m/R10": seen, "seen/m2t/R10": seen, "unseen/t2m/R10": unseen,
+                           "unseen/m2t/R10": unseen, "ratio/t2m": unseen / seen, "ratio/m2t": unseen / seen}}
+
+    rows = table({"a": [result(60.0, 40.0), result(50.0, 40.0)], "b": [result(60.0, 12.0)]}).splitlines()
+    assert rows[2] == ("| a | 2 | 55.0 ± 5.0 / 55.0 ± 5.0 | 40.0 ± 0.0 / 40.0 ± 0.0 | 0.73 ± 0.07 / 0.73 ± 0.07 | met "
+                       "| - | - | - / - | - / - |")  # sets a run was not scored on show as -
+    assert "| 0.20 / 0.20 | missed |" in rows[3]
