@@ -115,6 +115,22 @@ def prepare(args: argparse.Namespace) -> dict[str, Path | None]:
     return corpora
 
 
+def variant_configs(name: str, seed_index: int, epochs: int | None = None, device: str | None = None):
+    """(ModelConfig, TrainConfig) of ladder variant ``name`` at seed index ``seed_index``: the one rule every
+    experiment that trains ladder variants follows (preset, overrides, CCCL schedule scaled to the epochs, seed)."""
+    from motion_retrieval.models.config import scale_cccl_schedule
+    from motion_retrieval.training.config import resolve_config_spec
+
+    preset, model_overrides, train_overrides = VARIANTS[name]
+    spec = resolve_config_spec(preset, **({"epochs": epochs} if epochs else {}))
+    if device:
+        spec.train.device = device
+    model = spec.model.replace(**model_overrides) if model_overrides else spec.model
+    model = scale_cccl_schedule(model, spec.train.epochs)
+    train = spec.train.from_dict({**spec.train.to_dict(), **train_overrides, "seed": spec.train.seed + seed_index})
+    return model, train
+
+
 def result_path(work: Path, name: str, seed_index: int) -> Path:
     return work / "results" / f"{name}-s{seed_index}.json"
 
@@ -131,8 +147,6 @@ def collect(work: Path, names: list[str]) -> dict[str, list[dict]]:
 def run(args: argparse.Namespace) -> dict:
     from experiments.common import load_real, score_run
     from motion_retrieval.data.sources import make_source
-    from motion_retrieval.models.config import scale_cccl_schedule
-    from motion_retrieval.training.config import resolve_config_spec
     from motion_retrieval.training.trainer import train_run
 
     work = Path(args.work)
@@ -151,19 +165,12 @@ def run(args: argparse.Namespace) -> dict:
                make_source("kitml", "kitml", corpora["kitml"])]
     seed_indices = args.seed_indices if args.seed_indices is not None else list(range(args.seeds))
     for name in names:
-        preset, model_overrides, train_overrides = VARIANTS[name]
         for seed_index in seed_indices:
             out = result_path(work, name, seed_index)
             if out.is_file():
                 log.info("%s seed %d: done earlier (%s)", name, seed_index, out)
                 continue
-            spec = resolve_config_spec(preset, **({"epochs": args.epochs} if args.epochs else {}))
-            if args.device:
-                spec.train.device = args.device
-            model = spec.model.replace(**model_overrides) if model_overrides else spec.model
-            model = scale_cccl_schedule(model, spec.train.epochs)
-            train = spec.train.from_dict({**spec.train.to_dict(), **train_overrides,
-                                          "seed": spec.train.seed + seed_index})
+            model, train = variant_configs(name, seed_index, args.epochs, args.device)
             run_dir = work / "runs" / f"{name}-s{seed_index}"
             started = time.perf_counter()
             train_run(run_dir, sources, model, train, text_cache=work / "token_states.pt",

@@ -187,10 +187,8 @@ def table(results: dict[str, list[dict]]) -> str:
 
 def run(args: argparse.Namespace) -> dict:
     from experiments.common import load_real, score_run
-    from experiments.transfer import VARIANTS, collect, result_path
+    from experiments.transfer import VARIANTS, collect, result_path, variant_configs
     from motion_retrieval.data.sources import make_source
-    from motion_retrieval.models.config import scale_cccl_schedule
-    from motion_retrieval.training.config import resolve_config_spec
     from motion_retrieval.training.trainer import train_run
 
     work = Path(args.work)
@@ -205,19 +203,12 @@ def run(args: argparse.Namespace) -> dict:
     real, prompts = load_real() if not args.no_real else (None, {})
     sources = [make_source("humanml3d", "humanml3d", sets["humanml3d"]), make_source("kitml", "kitml", sets["kitml"])]
     for name in names:
-        preset, model_overrides, train_overrides = VARIANTS[name]
         for seed_index in args.seed_indices:
             out = result_path(work, name, seed_index)
             if out.is_file():
                 log.info("%s seed %d: done earlier (%s)", name, seed_index, out)
                 continue
-            spec = resolve_config_spec(preset, **({"epochs": args.epochs} if args.epochs else {}))
-            if args.device:
-                spec.train.device = args.device
-            model = spec.model.replace(**model_overrides) if model_overrides else spec.model
-            model = scale_cccl_schedule(model, spec.train.epochs)
-            train = spec.train.from_dict({**spec.train.to_dict(), **train_overrides,
-                                          "seed": spec.train.seed + seed_index})
+            model, train = variant_configs(name, seed_index, args.epochs, args.device)
             run_dir = work / "runs" / f"{name}-s{seed_index}"
             started = time.perf_counter()
             train_run(run_dir, sources, model, train, text_cache=work / "token_states.pt", progress=not args.quiet)
