@@ -5,7 +5,9 @@ Measured, in one run:
 - insert: the plugin's ``upsert_motions`` in batches, then flush (the collection released and without its index,
   so that insert and index build are separate figures; ingest does both at once);
 - index build: HNSW with the plugin's parameters (``IndexConfig``: M, efConstruction), from ``create_index`` until
-  Milvus reports every row indexed; then load (``load_collection``) time;
+  Milvus reports every row indexed, and until no index task is pending (segments merged by compaction meanwhile are
+  indexed again); then load (``load_collection``) time;
+- segments: how many sealed segments Milvus cut the rows into (each gets its own HNSW graph; a search visits all);
 - memory: RSS of the Milvus process(es) empty, after insert, after the index build (released), after load and
   after the searches; the index files' bytes in the server's storage;
 - latency: p50/p99 of ``MotionRetrievalClient.search_motions(caption, top_k=10)`` against a ``serve`` process
@@ -136,9 +138,12 @@ def process_rss(pid: int) -> int:
     return total
 
 
-def index_file_bytes(base_dir: Path) -> int:
-    """Bytes of the index files under the standalone's local storage (Milvus 2.3 reports no index size)."""
-    return sum(p.stat().st_size for p in base_dir.rglob("*") if p.is_file() and "index_files" in p.parts)
+def index_file_bytes(base_dir: Path, segment_ids: set[str]) -> int:
+    """Bytes of the index files of ``segment_ids`` in the standalone's local storage (Milvus 2.3 reports no index
+    size). Files lie under ``index_files/<build>/<version>/<partition>/<segment>/``; those of segments that compaction
+    replaced stay until garbage collection, hence the filter."""
+    return sum(p.stat().st_size for p in base_dir.rglob("*")
+               if p.is_file() and "index_files" in p.parts and p.parent.name in segment_ids)
 
 
 class MemoryProbe:
@@ -153,8 +158,8 @@ class MemoryProbe:
     def read(self, moment: str) -> None:
         self.readings[moment] = round(process_rss(self.pid) / 2**20, 1) if self.pid else None
 
-    def index_mib(self) -> float | None:
-        return round(index_file_bytes(self.base_dir) / 2**20, 1) if self.base_dir else None
+    def index_mib(self, segment_ids: set[str]) -> float | None:
+        return round(index_file_bytes(self.base_dir, segment_ids) / 2**20, 1) if self.base_dir else None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -169,22 +174,31 @@ def insert(store, vectors: np.ndarray, batch: int, log) -> float:
     return time.perf_counter() - started
 
 
-def build_index(store, n: int, log) -> float:
-    """Create the plugin's index on the released collection and wait until Milvus reports all ``n`` rows indexed."""
+def build_index(store, n: int, log) -> tuple[float, float]:
+    """Create the plugin's index on the released collection; seconds until Milvus reports all ``n`` rows indexed,
+    and until no index task is pending (compaction merges the small sealed segments after a bulk insert, and each
+    merged segment is indexed again)."""
     from motion_retrieval_milvus.schema import VECTOR_FIELD
 
     client, name = store.client, store.names.motions
     started = time.perf_counter()
     client.create_index(name, store.index.index_params(client, lite=False))
     deadline = time.monotonic() + INDEX_TIMEOUT_S
+    all_indexed, next_log = None, 30.0
     while True:
         info = client.describe_index(name, index_name=VECTOR_FIELD)
-        if int(info.get("indexed_rows", 0)) >= n and not int(info.get("pending_index_rows", 0)):
-            return time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        if all_indexed is None and int(info.get("indexed_rows", 0)) >= n:
+            all_indexed = elapsed
+            log(f"all {n} rows indexed after {elapsed:.0f} s")
+        if all_indexed is not None and not int(info.get("pending_index_rows", 0)):
+            return all_indexed, elapsed
         if time.monotonic() > deadline:
             raise SystemExit(f"index build not done after {INDEX_TIMEOUT_S:.0f} s: {info}")
-        if int(time.perf_counter() - started) % 60 == 0:
-            log(f"indexing: {info.get('indexed_rows')} / {n} rows ({time.perf_counter() - started:.0f} s)")
+        if elapsed >= next_log:
+            next_log += 30.0
+            log(f"indexing: {info.get('indexed_rows')} / {n} rows indexed, {info.get('pending_index_rows')} "
+                f"pending ({elapsed:.0f} s)")
         time.sleep(1.0)
 
 
@@ -269,9 +283,12 @@ def run(args: argparse.Namespace, milvus, log) -> dict:
         insert_s = insert(store, vectors, args.batch, log)
         log(f"inserted in {insert_s:.0f} s")
         memory.read("after_insert")
-        index_s = build_index(store, args.vectors, log)
-        log(f"indexed in {index_s:.0f} s")
+        index_s, settled_s = build_index(store, args.vectors, log)
+        log(f"indexed in {index_s:.0f} s, settled after {settled_s:.0f} s")
         memory.read("after_index_build")
+        segments = store.client.list_persistent_segments(name)
+        index_mib = memory.index_mib({str(segment.segment_id) for segment in segments})
+        segment_rows = [int(segment.num_rows) for segment in segments]
         started = time.perf_counter()
         store.client.load_collection(name, timeout=INDEX_TIMEOUT_S)
         load_s = time.perf_counter() - started
@@ -300,7 +317,10 @@ def run(args: argparse.Namespace, milvus, log) -> dict:
                          "mean_cosine_to_nearest_anchor": round(nearest_anchor, 3)},
         "insert_s": round(insert_s, 1), "insert_rows_per_s": round(args.vectors / insert_s, 1),
         "index_build_s": round(index_s, 1), "index_rows_per_s": round(args.vectors / index_s, 1),
-        "load_s": round(load_s, 1), "rss_mib": memory.readings, "index_files_mib": memory.index_mib(),
+        "index_settled_s": round(settled_s, 1),
+        "load_s": round(load_s, 1),
+        "segments": {"count": len(segment_rows), "min_rows": min(segment_rows), "max_rows": max(segment_rows)},
+        "rss_mib": memory.readings, "index_files_mib": index_mib,
         "raw_vectors_mib": round(vectors.nbytes / 2**20, 1), **searched,
     }
 
@@ -345,8 +365,11 @@ def main(argv: list[str] | None = None, milvus=None) -> int:
         print(f"{result['vectors']} x {result['dim']}-d on {result['milvus']}, HNSW M={result['index']['M']} "
               f"efConstruction={result['index']['efConstruction']} ef={result['index']['ef']}")
         print(f"insert      {result['insert_s']:>8.1f} s ({result['insert_rows_per_s']:.0f} rows/s)")
-        print(f"index build {result['index_build_s']:>8.1f} s ({result['index_rows_per_s']:.0f} rows/s); "
-              f"load {result['load_s']:.1f} s; index files {result['index_files_mib']} MiB")
+        print(f"index build {result['index_build_s']:>8.1f} s ({result['index_rows_per_s']:.0f} rows/s), settled after "
+              f"{result['index_settled_s']:.1f} s; "
+              f"load {result['load_s']:.1f} s; index files {result['index_files_mib']} MiB; "
+              f"{result['segments']['count']} segments of {result['segments']['min_rows']}-"
+              f"{result['segments']['max_rows']} rows")
         print(f"service     p50 {result['service_p50_ms']} ms, p99 {result['service_p99_ms']} ms over "
               f"{result['queries']} captions (raw Milvus p50 {result['raw_search_p50_ms']} ms)")
         recall_key = f"recall@{result['top_k']}"
