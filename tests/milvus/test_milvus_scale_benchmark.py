@@ -72,3 +72,16 @@ def test_index_bytes_count_only_the_live_segments_files(tmp_path):
     (tmp_path / "data" / "insert_log" / "11").mkdir(parents=True)
     (tmp_path / "data" / "insert_log" / "11" / "0").write_bytes(b"x" * 500)  # binlogs are not the index
     assert milvus_scale.index_file_bytes(tmp_path, {"11", "12"}) == 130
+
+
+@pytest.mark.parametrize("n", [2000, 200_000, 100_000_000])
+def test_index_type_parameters_stay_within_the_documented_ranges(n):
+    from benchmarks import milvus_index_types
+
+    types = milvus_index_types.index_types(n, top_k=10)
+    assert set(types) == {"HNSW", "IVF_PQ"}
+    ivf_pq, search = types["IVF_PQ"]
+    assert 1 <= ivf_pq["params"]["nlist"] <= 65536 and 1 <= search["nprobe"] <= ivf_pq["params"]["nlist"]
+    assert 256 % ivf_pq["params"]["m"] == 0 and 1 <= ivf_pq["params"]["nbits"] <= 16
+    hnsw, hnsw_search = types["HNSW"]
+    assert hnsw["params"] == {"M": 16, "efConstruction": 200} and hnsw_search["ef"] >= 10
