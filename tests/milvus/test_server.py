@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from milvus_testkit import ACTIONS, motion_features, npy_reader, write_motion
+from milvus_testkit import ACTIONS, CORPUS, motion_features, npy_reader, write_motion
 
 from motion_retrieval.inference.embedder import TorchScriptEmbedder
 from motion_retrieval_milvus import IndexConfig, MilvusConfig, MotionSearch, MotionStore, SearchFilter, ingest_paths
@@ -74,7 +74,8 @@ def test_filters_and_delete_on_the_server(server_store, embedder, corpus_dir):
     assert names(search.text_to_motions("x", 20, SearchFilter(max_duration=2.5))) == ["jump_a", "wave_kit"]
     assert names(search.text_to_motions("x", 20, SearchFilter(tags_any=["fast", "slow"]))) == ["run_a", "walk_b"]
     assert names(search.text_to_motions("x", 20, SearchFilter(tags_all=["locomotion", "slow"]))) == ["walk_b"]
-    assert len(search.text_to_motions("x", 20, SearchFilter(fps=20))) == 10
+    assert len(search.text_to_motions("x", 20, SearchFilter(fps=20), every_window=True)) == 10  # every window
+    assert len(search.text_to_motions("x", 20, SearchFilter(fps=20))) == len(CORPUS)  # one hit per take (fallback)
     prefix = str(corpus_dir / "walk_")
     assert names(search.text_to_motions("x", 20, SearchFilter(source_prefix=prefix))) == ["walk_a", "walk_b"]
     assert search.text_to_motions("x", 20, SearchFilter(source_prefix='" or source != "')) == []
