@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# moto's S3 server for the object-store tests, in a venv of its own (its botocore pins python-dateutil below ours).
+S3_SERVER := build/s3-server/bin/moto_server
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup test test-fast demo lint proto bench default-model export experiments clean
+.PHONY: setup s3-server test test-fast demo lint proto bench default-model export experiments clean
 
 setup: $(STAMP)
 
@@ -20,8 +22,15 @@ $(STAMP): pyproject.toml constraints.txt
 		-e '^bpy [0-9.]* is not supported on this platform$$')"; if [ -n "$$problems" ]; then echo "$$problems"; exit 1; fi
 	touch $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) $(S3_SERVER)
 	$(BIN)/python -m pytest -q tests
+
+s3-server: $(S3_SERVER)
+
+$(S3_SERVER): constraints-s3-server.txt
+	test -x build/s3-server/bin/python || $(PYTHON) -m venv build/s3-server
+	build/s3-server/bin/python -m pip install --quiet -r constraints-s3-server.txt
+	touch $(S3_SERVER)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q tests -m "not triton and not milvus_server and not slow"

@@ -6,7 +6,12 @@ pytest's importlib mode does not import conftest modules by name).
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +65,39 @@ def milvus_server():
         pytest.skip("the `milvus` package (a real Milvus standalone) is not installed")
     with LocalMilvusServer() as server:
         yield server
+
+
+# An S3-compatible server for the object-store tests: moto's standalone server over real HTTP on loopback (no MinIO
+# server installs from the registries we reach). `make test` installs it into build/s3-server (its own venv: moto's
+# botocore pins python-dateutil below ours); $MOTION_RETRIEVAL_S3_SERVER or PATH may name another.
+S3_SERVER = Path(__file__).resolve().parents[2] / "build" / "s3-server" / "bin" / "moto_server"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    pytest.importorskip("minio", reason="the [s3] extra (minio SDK) is not installed")
+    binary = os.environ.get("MOTION_RETRIEVAL_S3_SERVER") or (str(S3_SERVER) if S3_SERVER.is_file() else None)
+    binary = binary or shutil.which("moto_server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"no S3-compatible server: {S3_SERVER} is missing (`make test` installs it)")
+        pytest.skip(f"no S3-compatible server: run `make s3-server` ({S3_SERVER}) or put moto_server on PATH")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError(f"{binary} did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -4,9 +4,6 @@ ones found, deleted with their rows, a missing bucket or a bad endpoint refused 
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import time
 
 import numpy as np
@@ -19,33 +16,6 @@ from motion_retrieval_milvus import MilvusConfig, MotionSearch, MotionStore
 from motion_retrieval_milvus.clips import motion_clip, stored_preview
 from motion_retrieval_milvus.ingest import ingest_records
 from motion_retrieval_milvus.preview_store import ObjectPreviewStore, PreviewStoreError, open_preview_store
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    pytest.importorskip("minio", reason="the [s3] extra (minio SDK) is not installed")
-    binary = shutil.which("moto_server")
-    if binary is None:
-        pytest.skip("no S3-compatible server here: moto_server (pip install 'moto[server]') is not on PATH")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise AssertionError("moto_server did not start") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 @pytest.fixture()

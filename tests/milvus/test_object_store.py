@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -26,31 +25,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    pytest.importorskip("minio", reason="the [s3] extra (minio SDK) is not installed")
-    binary = shutil.which("moto_server")
-    if binary is None:
-        pytest.skip("no S3-compatible server here: moto_server (pip install 'moto[server]') is not on PATH")
-    port = _free_port()
-    server = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise AssertionError("moto_server did not start") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 @pytest.fixture()
