@@ -56,6 +56,11 @@ class ServeConfig:
     tls_cert: Path | None = None  # PEM certificate chain and key; both or neither
     tls_key: Path | None = None
     workers: int = 2  # threads running the in-process encoders (off the event loop)
+    # Threads torch uses inside one encoder call (in-process backend, and joints -> features for every backend);
+    # None keeps torch's default (one per core). On a pod sharing its cores with other work, or with --workers > 1,
+    # calls whose threads wait on each other are slower than single-threaded ones: set it to the cores the pod owns
+    # divided by --workers.
+    torch_threads: int | None = None
     log_format: str = "text"
     limits: ServiceLimits = field(default_factory=ServiceLimits)
     shutdown_grace_s: float = 10.0  # in-flight calls get this long to finish on SIGTERM; then the process exits
@@ -84,6 +89,8 @@ class ServeConfig:
             raise ConfigError("TLS needs both --tls-cert and --tls-key (MOTION_RETRIEVAL_TLS_CERT / _TLS_KEY)")
         if self.workers < 1:
             raise ConfigError(f"workers must be at least 1, got {self.workers}")
+        if self.torch_threads is not None and self.torch_threads < 1:
+            raise ConfigError(f"torch threads must be at least 1, got {self.torch_threads}")
         if self.limits.max_batch_size < 1:
             raise ConfigError(f"max batch must be at least 1, got {self.limits.max_batch_size}")
         if self.limits.max_message_bytes < 64 * 1024:
@@ -159,6 +166,7 @@ _ENV = {
     "tls_key": ("TLS_KEY", Path),
     "max_batch": ("MAX_BATCH", int),
     "workers": ("WORKERS", int),
+    "torch_threads": ("TORCH_THREADS", int),
     "log_format": ("LOG_FORMAT", str),
     "shutdown_grace_s": ("SHUTDOWN_GRACE", float),
     "encoder_slots": ("ENCODER_SLOTS", int),
@@ -223,6 +231,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add("--max-batch", type=int, metavar="N", help=f"most items per Embed* request [{env['max_batch']}; default: 64]")
     add("--workers", type=int, metavar="N",
         help=f"threads running the in-process encoders [{env['workers']}; default: 2]")
+    add("--torch-threads", type=int, metavar="N",
+        help=f"threads torch uses inside one encoder call [{env['torch_threads']}; default: torch's, one per core]")
     add("--log-format", choices=LOG_FORMATS, help=f"log line format [{env['log_format']}; default: text]")
     add("--shutdown-grace", dest="shutdown_grace_s", type=float, metavar="S",
         help=f"seconds in-flight calls get to finish on SIGTERM before the process exits [{env['shutdown_grace_s']}; "

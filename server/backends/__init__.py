@@ -16,4 +16,5 @@ def create_backend(config: ServeConfig, metrics=None) -> EmbeddingBackend:
                              metrics=metrics)
     from motion_retrieval_server.backends.torchscript import TorchScriptBackend
 
-    return TorchScriptBackend(config.model_repository, workers=config.workers, metrics=metrics)
+    return TorchScriptBackend(config.model_repository, workers=config.workers, torch_threads=config.torch_threads,
+                              metrics=metrics)

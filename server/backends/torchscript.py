@@ -23,8 +23,11 @@ log = logging.getLogger(__name__)
 class TorchScriptBackend(EmbeddingBackend):
     name = "torchscript"
 
-    def __init__(self, model_repository: Path, *, workers: int = 2, metrics=None):
+    def __init__(self, model_repository: Path, *, workers: int = 2, torch_threads: int | None = None, metrics=None):
+        """``torch_threads``: intra-op threads of every encoder call (torch.set_num_threads, process-wide: this
+        backend owns the process's torch); None keeps torch's default."""
         self._repository = Path(model_repository)
+        self._torch_threads = torch_threads
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="encoder")
         self._metrics = metrics
         self._info: RepositoryInfo | None = None
@@ -42,6 +45,10 @@ class TorchScriptBackend(EmbeddingBackend):
 
         loop = asyncio.get_running_loop()
         start = time.perf_counter()
+        if self._torch_threads is not None:
+            import torch  # deferred: torch comes with the embedder this method loads anyway
+
+            torch.set_num_threads(self._torch_threads)
         try:
             info = load_repository_info(self._repository, require_models=True)
             # Loading the text tower (MiniLM inside) takes seconds: off the loop, so health answers NOT_SERVING.
@@ -51,8 +58,8 @@ class TorchScriptBackend(EmbeddingBackend):
             self._start_error = exc
             raise
         self._info = info
-        log.info("torchscript backend: %s loaded from %s in %.1f s", info.model_id, self._repository,
-                 time.perf_counter() - start)
+        log.info("torchscript backend: %s loaded from %s in %.1f s (%s torch threads per call)", info.model_id,
+                 self._repository, time.perf_counter() - start, self._torch_threads or "default")
 
     async def is_ready(self) -> bool:
         return self._embedder is not None

@@ -4,6 +4,7 @@ production: probes, CPU/GPU Triton, autoscaling signals, load balancing, disrupt
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import re
@@ -720,3 +721,20 @@ def test_tracing_is_off_unless_an_otel_endpoint_is_given():
     assert resolve_config(environ={"MOTION_RETRIEVAL_OTEL_ENDPOINT": endpoint}).otel_endpoint == endpoint  # serve's
     with pytest.raises(Exception, match="otelEndpoint"):
         render({**EXTERNAL, "server": {"otelEndpoint": "collector:4317"}})  # the schema asks for a URL
+
+
+def test_torch_threads_reach_serve_only_when_set():
+    from motion_retrieval_server.config import add_serve_arguments, resolve_config
+
+    def serve_args(values: dict) -> list[str]:
+        deployment = one(render(values), "Deployment", "mr-motion-retrieval-server")
+        return deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+
+    assert not any(arg.startswith("--torch-threads") for arg in serve_args(EXTERNAL))  # torch's default
+    args = serve_args({**EXTERNAL, "server": {"torchThreads": 1}})
+    assert "--torch-threads=1" in args
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    assert resolve_config(parser.parse_args(args[1:]), environ={}).torch_threads == 1  # serve reads what we render
+    with pytest.raises(Exception, match="torchThreads"):
+        render({**EXTERNAL, "server": {"torchThreads": -1}})

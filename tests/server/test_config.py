@@ -114,6 +114,13 @@ def test_flags_override_environment(tmp_path):
     assert (config.limits.max_batch_size, config.workers, config.milvus_uri) == (16, 3, "m.db")
 
 
+def test_torch_threads_from_flag_or_environment():
+    assert resolve_config(parse(), environ={}).torch_threads is None  # torch's own default
+    assert resolve_config(parse(), environ={"MOTION_RETRIEVAL_TORCH_THREADS": "1"}).torch_threads == 1
+    assert resolve_config(parse("--torch-threads", "3"),
+                          environ={"MOTION_RETRIEVAL_TORCH_THREADS": "1"}).torch_threads == 3
+
+
 def test_token_file_from_environment(tmp_path):
     token_file = tmp_path / "token"
     token_file.write_text("secret\n")
@@ -133,6 +140,8 @@ def test_token_file_from_environment(tmp_path):
         ((), {"MOTION_RETRIEVAL_REFLECTION": "maybe"}, r"MOTION_RETRIEVAL_REFLECTION='maybe' is not a valid boolean"),
         (("--max-queue", "-1"), {}, r"max queue must be 0 or more, got -1"),
         (("--encoder-slots", "0"), {}, r"encoder slots must be at least 1, got 0"),
+        (("--torch-threads", "0"), {}, r"torch threads must be at least 1, got 0"),
+        ((), {"MOTION_RETRIEVAL_TORCH_THREADS": "two"}, r"MOTION_RETRIEVAL_TORCH_THREADS='two' is not a valid int"),
         (("--max-concurrent-rpcs", "0"), {}, r"max-concurrent-rpcs must be at least 1, got 0"),
         (("--max-message-bytes", "100"), {}, r"max message bytes must be at least 65536, got 100"),
         (("--shutdown-grace", "-1"), {}, r"shutdown grace must be 0 or more seconds, got -1"),
