@@ -25,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # name -> extra arguments (beyond --json); in the order they run: quick, model-only ones first, servers last.
 SUITE: dict[str, list[str]] = {
     "real_mocap": [],           # real optical mocap: zero-shot / mAP / left-right of the shipped model
+    "gait_speed": [],           # walk/jog/run/sprint captions retrieved for motions of known root speed
     "rig_import": [],           # automatic rig mapping vs an explicit map
     "caption_cache": [],        # caption cache fill: arrival vs length order
     "model_throughput": [],     # training / inference samples per second of the presets
