@@ -244,45 +244,43 @@ def _streaming(handler: grpc.RpcMethodHandler, labels: tuple[str, str, str], sta
         standard.msg_received.labels(*labels).inc()
         return request_or_iterator
 
-    def end(context, start: float, code: grpc.StatusCode | None) -> None:
-        code = code if code is not None else status_code(context)
+    def end(context, start: float, error: BaseException | None) -> None:
+        """Count the call's outcome: CANCELLED when cancelled, else the status it set (UNKNOWN for an exception
+        that left it OK)."""
+        if isinstance(error, asyncio.CancelledError):
+            code = grpc.StatusCode.CANCELLED
+        else:
+            code = status_code(context)
+            code = grpc.StatusCode.UNKNOWN if error is not None and code == grpc.StatusCode.OK else code
         standard.handled.labels(*labels, code.name).inc()
         standard.handling_seconds.labels(*labels).observe(time.perf_counter() - start)
 
     if inspect.isasyncgenfunction(inner):
         async def observed_generator(request_or_iterator, context):
             request_or_iterator = begin(request_or_iterator)
-            start, code = time.perf_counter(), None
+            start, error = time.perf_counter(), None
             try:
                 async for response in inner(request_or_iterator, context):
                     sent.inc()
                     yield response
-            except asyncio.CancelledError:
-                code = grpc.StatusCode.CANCELLED
-                raise
-            except Exception:
-                code = status_code(context)
-                code = grpc.StatusCode.UNKNOWN if code == grpc.StatusCode.OK else code
+            except (asyncio.CancelledError, Exception) as exc:
+                error = exc
                 raise
             finally:
-                end(context, start, code)
+                end(context, start, error)
 
         return observed_generator
 
     async def observed(request_or_iterator, context):
         request_or_iterator = begin(request_or_iterator)
-        start, code = time.perf_counter(), None
+        start, error = time.perf_counter(), None
         try:
             return await inner(request_or_iterator, _CountingContext(context, sent.inc))
-        except asyncio.CancelledError:
-            code = grpc.StatusCode.CANCELLED
-            raise
-        except Exception:
-            code = status_code(context)
-            code = grpc.StatusCode.UNKNOWN if code == grpc.StatusCode.OK else code
+        except (asyncio.CancelledError, Exception) as exc:
+            error = exc
             raise
         finally:
-            end(context, start, code)
+            end(context, start, error)
 
     return observed
 
