@@ -59,6 +59,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
                      {"augment": AUG_LIGHT, "mirror_pairs": True}),
     "motpp-asis": ("cpu-motpp", FULL_NOISE, NO_AUG),
     "motpp-fixed": ("cpu-motpp", NOISE, NO_AUG),  # MoT++ with the noise fix: compare with noise0.1
+    # MoT++ on the shipped recipe (aug-light's noise and augmentation): compare with aug-light
+    "motpp-aug-light": ("cpu-motpp", NOISE, {"augment": AUG_LIGHT}),
 }
 
 
