@@ -42,6 +42,7 @@ AUG_FULL = {**AUG_OFFSET, "group_dropout": 0.15}
 NOISE = {"latent": {"noise_scale": 0.1}}
 FULL_NOISE = {"latent": {"noise_scale": 1.0}}  # the paper's sampling, the presets' default before this work
 NO_AUG = {"augment": {}}
+COSINE = {"lr_schedule": "cosine", "lr_warmup_epochs": 1.0, "lr_min_ratio": 0.1}
 
 # name -> (preset, model overrides, train overrides). The ladder adds one change per step.
 VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
@@ -61,6 +62,9 @@ VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "motpp-fixed": ("cpu-motpp", NOISE, NO_AUG),  # MoT++ with the noise fix: compare with noise0.1
     # MoT++ on the shipped recipe (aug-light's noise and augmentation): compare with aug-light
     "motpp-aug-light": ("cpu-motpp", NOISE, {"augment": AUG_LIGHT}),
+    # + a one-epoch warm-up and a cosine decay to a tenth of the lr (training/schedule.py), for each encoder
+    "aug-light-cosine": ("cpu", NOISE, {"augment": AUG_LIGHT, **COSINE}),
+    "motpp-cosine": ("cpu-motpp", NOISE, {"augment": AUG_LIGHT, **COSINE}),
 }
 
 

@@ -5,8 +5,9 @@ the model's ``ModelConfig`` (motion_retrieval.models.config), this ``TrainConfig
 trained on. Everything after training rebuilds from that file, never from today's defaults.
 
 Defaults follow MoT++'s code [C] (PAPER.md section 8): AdamW lr 5e-5 with PyTorch's default weight decay 0.01, no
-scheduler, batch 32, 250 epochs, seed 1234, train/val captions kept only when 2-10 s long, eval batch 256. The frame
-cap (200) is the model's ``motion.max_frames``: one source of truth for training and serving.
+scheduler (``lr_schedule`` / ``lr_warmup_epochs`` add one for ablations), batch 32, 250 epochs, seed 1234, train/val
+captions kept only when 2-10 s long, eval batch 256. The frame cap (200) is the model's ``motion.max_frames``: one
+source of truth for training and serving.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from motion_retrieval.data.augment import AugmentConfig
 from motion_retrieval.errors import ConfigError
 from motion_retrieval.models.config import ModelConfig, get_preset, list_presets
+from motion_retrieval.training.schedule import LR_SCHEDULES
 
 FORMAT_VERSION = 1
 
@@ -45,6 +47,9 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # domain randomisation (data.augment)
     ema_decay: float = 0.0  # > 0: validate and save an EMA of the weights (training.ema); 0 = the raw weights
     mirror_pairs: bool = False  # side-specific motions and their M twins share a batch (data.mirror_batches)
+    lr_schedule: str = "constant"  # "constant" [C] | "cosine": decay to lr * lr_min_ratio by the end (schedule.py)
+    lr_warmup_epochs: float = 0.0  # linear warm-up from 0 over these epochs (fractional; 0 = none)
+    lr_min_ratio: float = 0.0  # cosine only: the last step's lr as a fraction of lr
 
     def __post_init__(self) -> None:
         self.augment = AugmentConfig.from_dict(self.augment)
@@ -64,6 +69,12 @@ class TrainConfig:
         elif self.mirror_pairs and self.dataset_weights:
             problems.append("mirror_pairs and dataset_weights cannot be combined: weighted sampling draws motions "
                             "one at a time, with replacement, and cannot keep twins together")
+        if self.lr_schedule not in LR_SCHEDULES:
+            problems.append(f"lr_schedule must be one of {list(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if not 0 <= self.lr_warmup_epochs <= self.epochs:
+            problems.append(f"lr_warmup_epochs must be in [0, epochs={self.epochs}], got {self.lr_warmup_epochs}")
+        if not 0.0 <= self.lr_min_ratio <= 1.0:
+            problems.append(f"lr_min_ratio must be in [0, 1], got {self.lr_min_ratio}")
         if self.num_workers < 0:
             problems.append(f"num_workers must be >= 0, got {self.num_workers}")
         if not 0 <= self.min_seconds < self.max_seconds:

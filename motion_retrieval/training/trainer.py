@@ -1,12 +1,14 @@
 """The training application: joint-dataset MoT++ training with per-epoch validation (PAPER.md sections 6 and 8).
 
-AdamW with no scheduler [C]; every ``*_loss`` key of ``model(batch, epoch)`` is summed (open_clip's contract);
-the 0-based epoch is passed to the model because the CCCL hand-off schedule depends on it (PAPER.md 5). Each epoch
-ends with validation on the val split (first caption per motion, the "normal" protocol; rsum picks the best
-epoch), a line in ``metrics.jsonl``, ``curves.png`` and ``checkpoint.pt``, so an interrupted run resumes where
-it stopped. The run directory's towers are the last epoch's ([C]'s reproduce scripts evaluate ``latest``) unless
-``select="best"``. With ``train.ema_decay`` > 0 what is validated, selected and saved is the exponential moving
-average of the weights (``training/ema.py``); the checkpoint holds both, so a resumed run continues the average.
+AdamW with a constant learning rate [C] unless ``train.lr_schedule`` / ``lr_warmup_epochs`` ask for a warm-up or a
+cosine decay (``training/schedule.py``, a function of progress, so a resumed run continues it); every ``*_loss`` key
+of ``model(batch, epoch)`` is summed (open_clip's contract); the 0-based epoch is passed to the model because the
+CCCL hand-off schedule depends on it (PAPER.md 5). Each epoch ends with validation on the val split (first caption
+per motion, the "normal" protocol; rsum picks the best epoch), a line in ``metrics.jsonl``, ``curves.png`` and
+``checkpoint.pt``, so an interrupted run resumes where it stopped. The run directory's towers are the last epoch's
+([C]'s reproduce scripts evaluate ``latest``) unless ``select="best"``. With ``train.ema_decay`` > 0 what is
+validated, selected and saved is the exponential moving average of the weights (``training/ema.py``); the checkpoint
+holds both, so a resumed run continues the average.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from motion_retrieval.models.text_backbone import TextBackbone, TokenStateCache,
 from motion_retrieval.stats import Normalizer
 from motion_retrieval.training.config import TrainConfig
 from motion_retrieval.training.ema import WeightAverage
+from motion_retrieval.training.schedule import lr_factor
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +286,14 @@ class Trainer:
         iterator = loader
         if self.progress:
             iterator = tqdm(loader, desc=f"epoch {epoch + 1}/{self.config.epochs}", unit="batch", leave=False)
+        steps_per_epoch = len(loader)
+        scheduled = self.config.lr_schedule != "constant" or self.config.lr_warmup_epochs > 0
         for batch in iterator:
+            if scheduled:
+                factor = lr_factor(epoch + (steps + 1) / steps_per_epoch, self.config.epochs,
+                                   self.config.lr_warmup_epochs, self.config.lr_schedule, self.config.lr_min_ratio)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = self.config.lr * factor
             batch = to_device(batch, self.device)
             outputs = self.model(batch, epoch)
             loss = sum_losses(outputs)
