@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +102,8 @@ def test_a_sample_is_the_same_alone_or_inside_a_dynamic_batch(local_triton, tiny
         np.testing.assert_allclose(results[index], expected, rtol=0, atol=1e-6)
         np.testing.assert_allclose(results[index], embedder.embed_motions([motions[index // 2]])[0], atol=1e-6)
 
-    after = _stats(grpcclient.InferenceServerClient(local_triton.urls.grpc), "motion_encoder")
+    after = _stats_after(grpcclient.InferenceServerClient(local_triton.urls.grpc), "motion_encoder",
+                         before["inference_count"] + len(singles))
     inferences, executions = (after[k] - before[k] for k in ("inference_count", "execution_count"))
     assert inferences == len(singles)
     assert executions < inferences, "the dynamic batcher merged no requests"
@@ -128,7 +130,7 @@ def test_texts_of_any_length_merge_in_one_dynamic_batch(local_triton, tiny_repo)
                            lambda result=None, error=None, i=index: answers.put((i, error or result.as_numpy(
                                "EMBEDDING__0")[0])))
     results = dict(answers.get(timeout=60) for _ in singles)
-    after = _stats(client, "text_encoder")
+    after = _stats_after(client, "text_encoder", before["inference_count"] + len(singles))
     client.close()
     for index, expected in enumerate(alone):
         np.testing.assert_allclose(results[index], expected, rtol=0, atol=1e-6)
@@ -156,6 +158,18 @@ def _stats(client, model: str) -> dict[str, int]:
     stats = client.get_inference_statistics(model, as_json=True)["model_stats"][0]
     return {"inference_count": int(stats.get("inference_count", 0)),
             "execution_count": int(stats.get("execution_count", 0))}
+
+
+def _stats_after(client, model: str, inferences: int, timeout: float = 10.0) -> dict[str, int]:
+    """The model's statistics once they count ``inferences``: Triton records a request's statistics after its
+    response is on the wire, so a client that has every answer can still read the counts of before (seen on a loaded
+    machine). Returns what it last read when the deadline passes, for the caller's assertion to report."""
+    deadline = time.monotonic() + timeout
+    stats = _stats(client, model)
+    while stats["inference_count"] < inferences and time.monotonic() < deadline:
+        time.sleep(0.05)
+        stats = _stats(client, model)
+    return stats
 
 
 def _children(pid: int) -> list[int]:
