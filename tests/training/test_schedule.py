@@ -63,16 +63,22 @@ def _trainer(corpora, backbone, run_dir, epochs):
     return Trainer(run_dir, spec.model, spec.train, data, backbone=backbone, progress=False), spec.train
 
 
-def test_the_trainer_sets_every_steps_lr_and_a_resumed_run_continues_the_curve(corpora, backbone, tmp_path):
-    trainer, config = _trainer(corpora, backbone, tmp_path / "run", epochs=2)
-    seen = []
+def _record_rates(trainer) -> list[float]:
+    """The learning rate of every optimizer step the trainer takes from now on (filled as it trains)."""
+    rates: list[float] = []
     step = trainer.optimizer.step
 
     def recording_step(*args, **kwargs):
-        seen.append(trainer.optimizer.param_groups[0]["lr"])
+        rates.append(trainer.optimizer.param_groups[0]["lr"])
         return step(*args, **kwargs)
 
     trainer.optimizer.step = recording_step
+    return rates
+
+
+def test_the_trainer_sets_every_steps_lr_and_a_resumed_run_continues_the_curve(corpora, backbone, tmp_path):
+    trainer, config = _trainer(corpora, backbone, tmp_path / "run", epochs=2)
+    seen = _record_rates(trainer)
     trainer.fit()
     steps = len(seen) // 2
     assert len(seen) == 2 * steps and steps >= 2
@@ -97,14 +103,7 @@ def test_the_trainer_sets_every_steps_lr_and_a_resumed_run_continues_the_curve(c
     with pytest.raises(_Stop):
         first.fit()
     resumed, _ = _trainer(corpora, backbone, tmp_path / "resumed", epochs=2)
-    again = []
-    step_again = resumed.optimizer.step
-
-    def recording_again(*args, **kwargs):
-        again.append(resumed.optimizer.param_groups[0]["lr"])
-        return step_again(*args, **kwargs)
-
-    resumed.optimizer.step = recording_again
+    again = _record_rates(resumed)
     resumed.fit()
     assert again == pytest.approx(expected[steps:])
 
