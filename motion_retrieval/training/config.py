@@ -101,6 +101,10 @@ class TrainConfig:
             raise ConfigError(f"{where}: {exc}") from None
 
 
+# The shipped default's recipe (the `cpu` presets below).
+_CPU_RECIPE: dict[str, Any] = {"lr": 3e-4, "batch_size": 64, "epochs": 12, "eval_batch_size": 128,
+                               "augment": {"tempo": 0.15, "crop": 0.05, "noise": 0.05}}
+
 # Presets share names with the model presets (motion_retrieval.models.config) so that `--config cpu` picks both; a
 # model preset without a training preset of its own (paper-divided, tmr, ...) trains with the paper's recipe.
 TRAIN_PRESETS: dict[str, dict[str, Any]] = {
@@ -111,11 +115,9 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     # doubled) converge in the time `make default-model` may take.
     # The shipped default also randomises tempo, trims the clip ends and jitters the features (data.augment): real
     # mocap scored better with it (experiments/transfer.py; docs/EXPERIMENTS.md, "The transfer ladder").
-    "cpu": {"lr": 3e-4, "batch_size": 64, "epochs": 12, "eval_batch_size": 128,
-            "augment": {"tempo": 0.15, "crop": 0.05, "noise": 0.05}},
+    "cpu": _CPU_RECIPE,
     # MoT++ at CPU size trains with the same recipe as the default, so the two encoders compare on equal terms.
-    "cpu-motpp": {"lr": 3e-4, "batch_size": 64, "epochs": 12, "eval_batch_size": 128,
-                  "augment": {"tempo": 0.15, "crop": 0.05, "noise": 0.05}},
+    "cpu-motpp": _CPU_RECIPE,
     # Tests: a few steps on a handful of clips.
     "tiny": {"lr": 1e-3, "batch_size": 8, "epochs": 2, "eval_batch_size": 16, "log_every": 1, "text_batch_size": 16},
 }
